@@ -1,0 +1,221 @@
+package dev.lamina.actors.function;
+
+import dev.lamina.actors.CborSerializable;
+import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.sandbox.SandboxActor;
+import dev.lamina.actors.worker.WorkerActor;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * Routes the invocations of one function version (entity id = {@code name:version}) to
+ * sandboxes: a warm idle sandbox when there is one (most recently used first, so that surplus
+ * sandboxes age out), else a cold start through the worker while the invocation waits.
+ *
+ * <p>Contract: {@link Invoke} carries the configuration the front end resolved. When its
+ * revision differs from the one the idle sandboxes run, those are stopped and new ones start:
+ * a sandbox never serves another revision. Sandboxes report {@code SandboxReady} once
+ * initialised, {@code SandboxIdle} after each invocation, and end with exactly one of
+ * {@code SandboxFailed} (init failed: the oldest waiting invocation gets the error) or
+ * {@code SandboxGone}. Each waiting invocation has at most one cold start under way for it.
+ *
+ * <p>State (one behavior, the data below): idle sandboxes, all live sandboxes, sandboxes
+ * starting, invocations waiting. On passivation or rebalance every sandbox is stopped; a waiting
+ * invocation is answered with a ServiceException.
+ */
+public final class FunctionActor {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "FunctionActor");
+
+  public sealed interface Command extends CborSerializable
+      permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, PlacementFailed, Shutdown {}
+
+  public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
+      implements Command {}
+
+  /** A new sandbox finished init and waits for work. */
+  public record SandboxReady(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
+
+  /** A sandbox finished an invocation and can take the next one. */
+  public record SandboxIdle(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
+
+  /**
+   * A sandbox failed before it became ready. {@code payload} is the runtime's init error
+   * document, or null: then the error is {@code errorType} with {@code message}.
+   */
+  public record SandboxFailed(ActorRef<SandboxActor.Command> sandbox, String sandboxKey, String errorType,
+      String message, ByteString payload) implements Command {}
+
+  /** A sandbox that had been ready is gone (keep-alive, crash, timeout, stop). */
+  public record SandboxGone(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
+
+  /** The worker could not place a sandbox asked for by this actor. */
+  public record PlacementFailed(String sandboxKey, String errorCode, String message, String reason) implements Command {}
+
+  public enum Shutdown implements Command { INSTANCE }
+
+  private record Waiting(Invoke invoke) {}
+
+  private final ActorContext<Command> ctx;
+  private final ActorRef<WorkerActor.Command> worker;
+  private final Deque<ActorRef<SandboxActor.Command>> idle = new ArrayDeque<>();
+  private final Map<ActorRef<SandboxActor.Command>, String> live = new HashMap<>();
+  private final Deque<Waiting> waiting = new ArrayDeque<>();
+  private int starting;
+  private String currentKey;
+
+  private FunctionActor(ActorContext<Command> ctx, ActorRef<WorkerActor.Command> worker) {
+    this.ctx = ctx;
+    this.worker = worker;
+  }
+
+  public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker) {
+    return Behaviors.setup(ctx -> new FunctionActor(ctx, worker).behavior());
+  }
+
+  /** Starts the sharded function actors on this node; cold starts go to this node's worker. */
+  public static void initSharding(ActorSystem<?> system, ActorRef<WorkerActor.Command> worker) {
+    // Passivation would orphan warm sandboxes; sandboxes age out by keep-alive instead.
+    ClusterShardingSettings settings = ClusterShardingSettings.create(system).withNoPassivationStrategy();
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker))
+        .withSettings(settings)
+        .withStopMessage(Shutdown.INSTANCE));
+  }
+
+  /** The entity id of a function version. */
+  public static String entityId(String functionName, String version) {
+    return functionName + ":" + version;
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Invoke.class, this::onInvoke)
+        .onMessage(SandboxReady.class, m -> {
+          starting = Math.max(0, starting - 1);
+          ctx.watch(m.sandbox());
+          live.put(m.sandbox(), m.sandboxKey());
+          return offer(m.sandbox(), m.sandboxKey());
+        })
+        .onMessage(SandboxIdle.class, m -> offer(m.sandbox(), m.sandboxKey()))
+        .onMessage(SandboxFailed.class, this::onSandboxFailed)
+        .onMessage(SandboxGone.class, m -> {
+          forget(m.sandbox());
+          return Behaviors.same();
+        })
+        .onMessage(PlacementFailed.class, this::onPlacementFailed)
+        .onMessage(Shutdown.class, m -> Behaviors.stopped())
+        .onSignal(Terminated.class, t -> {
+          forget(t.getRef().unsafeUpcast());
+          return Behaviors.same();
+        })
+        .onSignal(PostStop.class, s -> {
+          live.keySet().forEach(sb -> sb.tell(new SandboxActor.Stop("function actor stopped")));
+          waiting.forEach(w -> w.invoke().replyTo().tell(InvocationResult.refused(
+              w.invoke().invocation().requestId(), LambdaError.Code.ServiceException,
+              "The function was moved while the invocation waited; retry", null)));
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private Behavior<Command> onInvoke(Invoke invoke) {
+    String key = invoke.config().sandboxKey();
+    if (!key.equals(currentKey)) {
+      switchRevision(key);
+    }
+    ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
+    if (sandbox != null) {
+      sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
+      return Behaviors.same();
+    }
+    waiting.addLast(new Waiting(invoke));
+    if (starting < waiting.size()) {
+      starting++;
+      worker.tell(new WorkerActor.StartSandbox(invoke.config(), ctx.getSelf()));
+    }
+    return Behaviors.same();
+  }
+
+  /** A new configuration: sandboxes of the old one must not serve it. */
+  private void switchRevision(String key) {
+    currentKey = key;
+    for (ActorRef<SandboxActor.Command> sandbox : idle) {
+      sandbox.tell(new SandboxActor.Stop("function updated"));
+    }
+    idle.clear();
+  }
+
+  /** A sandbox can work: give it the oldest waiting invocation, else keep it warm. */
+  private Behavior<Command> offer(ActorRef<SandboxActor.Command> sandbox, String key) {
+    if (!key.equals(currentKey)) {
+      sandbox.tell(new SandboxActor.Stop("function updated"));
+      live.remove(sandbox);
+      refillStarts();
+      return Behaviors.same();
+    }
+    Waiting next = waiting.pollFirst();
+    if (next != null) {
+      sandbox.tell(new SandboxActor.Invoke(next.invoke().invocation(), next.invoke().replyTo()));
+    } else {
+      idle.addFirst(sandbox);
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onSandboxFailed(SandboxFailed failed) {
+    starting = Math.max(0, starting - 1);
+    forget(failed.sandbox());
+    Waiting head = waiting.pollFirst();
+    if (head != null) {
+      String requestId = head.invoke().invocation().requestId();
+      ByteString payload = failed.payload() != null ? failed.payload()
+          : ByteString.fromString("{\"errorType\":" + quote(failed.errorType()) + ",\"errorMessage\":"
+              + quote("RequestId: " + requestId + " Error: " + failed.message()) + "}");
+      head.invoke().replyTo().tell(InvocationResult.ran(requestId, payload, true, head.invoke().config().version(),
+          null));
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onPlacementFailed(PlacementFailed failed) {
+    starting = Math.max(0, starting - 1);
+    Waiting head = waiting.pollFirst();
+    if (head != null) {
+      head.invoke().replyTo().tell(InvocationResult.refused(head.invoke().invocation().requestId(),
+          LambdaError.Code.valueOf(failed.errorCode()), failed.message(), failed.reason()));
+    }
+    return Behaviors.same();
+  }
+
+  private void forget(ActorRef<SandboxActor.Command> sandbox) {
+    idle.remove(sandbox);
+    live.remove(sandbox);
+  }
+
+  /** Keeps one cold start under way per waiting invocation (after a stale sandbox was dropped). */
+  private void refillStarts() {
+    while (starting < waiting.size()) {
+      starting++;
+      worker.tell(new WorkerActor.StartSandbox(waiting.peekLast().invoke().config(), ctx.getSelf()));
+    }
+  }
+
+  private static String quote(String s) {
+    return "\"" + new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
+  }
+}

@@ -1,0 +1,66 @@
+package dev.lamina.actors.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+/** A started sandbox process. Killing it kills everything it started. */
+public final class LaunchedProcess {
+
+  private final Process process;
+
+  public LaunchedProcess(Process process) {
+    this.process = process;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Completes with the exit status once the process has exited (128 + n after signal n). */
+  public CompletableFuture<Integer> onExit() {
+    return process.onExit().thenApply(Process::exitValue);
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /**
+   * SIGKILLs the process and all its descendants; non-blocking. Descendants go first so none is
+   * re-parented away from us before it is seen.
+   */
+  public void kill() {
+    try (Stream<ProcessHandle> descendants = process.descendants()) {
+      descendants.forEach(ProcessHandle::destroyForcibly);
+    }
+    process.destroyForcibly();
+  }
+
+  /**
+   * Peak resident memory in MB of the process and its live descendants (VmHWM of each). Reads
+   * /proc: blocking, but cheap.
+   */
+  public long peakMemoryMb() {
+    long kb = hwmKb(process.pid());
+    try (Stream<ProcessHandle> descendants = process.descendants()) {
+      kb += descendants.mapToLong(h -> hwmKb(h.pid())).sum();
+    }
+    return Math.max(1, (kb + 1023) / 1024);
+  }
+
+  private static long hwmKb(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // the process may have exited between listing and reading
+    }
+    return 0;
+  }
+}

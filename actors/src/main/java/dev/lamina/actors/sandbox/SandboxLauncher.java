@@ -1,0 +1,45 @@
+package dev.lamina.actors.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts the OS process of one sandbox. Back ends (plain, bubblewrap; a microVM later) live in
+ * sub-packages; the sandbox actor never knows which one runs.
+ *
+ * <p>{@link #launch} blocks (fork/exec): call it from a blocking dispatcher.
+ */
+public interface SandboxLauncher {
+
+  /** Short name shown in logs and /health, e.g. {@code plain}, {@code bubblewrap}. */
+  String name();
+
+  /** Where the process sees its code, runtime files and /tmp. */
+  Layout layout(Path codeDir, Path runtimeDir, Path tmpDir);
+
+  LaunchedProcess launch(LaunchSpec spec) throws IOException;
+
+  /** Paths as the sandboxed process sees them. */
+  record Layout(String taskRoot, String runtimeDir, String tmpDir) {}
+
+  /**
+   * What to start.
+   *
+   * @param command argv, with paths already in the process's {@link Layout}
+   * @param environment the complete environment (nothing is inherited)
+   * @param outputFile host file receiving stdout and stderr (appended)
+   * @param memoryMb the function's memory size
+   * @param tmpMb size cap of /tmp where the launcher can enforce it
+   */
+  record LaunchSpec(
+      List<String> command,
+      Map<String, String> environment,
+      Path codeDir,
+      Path runtimeDir,
+      Path tmpDir,
+      Path outputFile,
+      int memoryMb,
+      int tmpMb) {}
+}

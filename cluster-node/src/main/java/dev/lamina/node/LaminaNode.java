@@ -1,0 +1,265 @@
+package dev.lamina.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.function.InvocationResult;
+import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.registry.FunctionRegistry;
+import dev.lamina.actors.registry.RegistryClient;
+import dev.lamina.actors.sandbox.RuntimeFiles;
+import dev.lamina.actors.sandbox.SandboxActor;
+import dev.lamina.actors.sandbox.SandboxLauncher;
+import dev.lamina.actors.sandbox.SandboxSettings;
+import dev.lamina.actors.sandbox.bubblewrap.BubblewrapLauncher;
+import dev.lamina.actors.sandbox.plain.PlainLauncher;
+import dev.lamina.actors.worker.WorkerActor;
+import dev.lamina.node.api.FunctionService;
+import dev.lamina.node.api.InvokeService;
+import dev.lamina.node.api.NodeSettings;
+import dev.lamina.node.http.HttpApi;
+import dev.lamina.persistence.code.local.LocalCodeStore;
+import dev.lamina.persistence.journal.JournalSchema;
+import dev.lamina.persistence.logs.LogStore;
+import dev.lamina.persistence.logs.local.FileLogStore;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Lamina node, started inside the caller's JVM: the embedding API. {@code ./lamina serve}
+ * and the integration tests start nodes through it too.
+ *
+ * <pre>{@code
+ * try (LaminaNode node = LaminaNode.start(ConfigFactory.parseString("lamina.data-dir = /tmp/l"))) {
+ *   node.functions().create(body);            // or HTTP on node.endpoint()
+ *   node.invoke("hello", "{\"name\":\"x\"}");
+ * }
+ * }</pre>
+ *
+ * <p>Embedded profile: a one-node Pekko Cluster joined to itself (sharding works as in a
+ * cluster), the journal in an H2 file under the data directory, code and logs as files there.
+ */
+public final class LaminaNode implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LaminaNode.class);
+
+  private final ActorSystem<Void> system;
+  private final NodeSettings settings;
+  private final SandboxLauncher launcher;
+  private final FunctionService functions;
+  private final InvokeService invoker;
+  private final LogStore logs;
+  private final ExecutorService blocking;
+  private final ServerBinding binding;
+
+  private LaminaNode(ActorSystem<Void> system, NodeSettings settings, SandboxLauncher launcher,
+      FunctionService functions, InvokeService invoker, LogStore logs, ExecutorService blocking, ServerBinding binding) {
+    this.system = system;
+    this.settings = settings;
+    this.launcher = launcher;
+    this.functions = functions;
+    this.invoker = invoker;
+    this.logs = logs;
+    this.blocking = blocking;
+    this.binding = binding;
+  }
+
+  /** Starts a node with the embedded profile; {@code overrides} win over it (e.g. data dir, ports). */
+  public static LaminaNode start(Config overrides) throws IOException {
+    long started = System.nanoTime();
+    Config base = overrides.withFallback(ConfigFactory.parseResources("lamina-embedded.conf"))
+        .withFallback(ConfigFactory.defaultReference());
+    Path dataDir = Path.of(base.getString("lamina.data-dir")).toAbsolutePath().normalize();
+    Files.createDirectories(dataDir);
+    Config config = ConfigFactory.empty()
+        .withValue("pekko-persistence-jdbc.shared-databases.slick.db.url",
+            ConfigValueFactory.fromAnyRef("jdbc:h2:file:" + dataDir.resolve("journal/lamina")))
+        .withFallback(base).resolve();
+
+    NodeSettings settings = NodeSettings.from(config, dataDir);
+    SandboxSettings sandboxSettings = SandboxSettings.from(config, dataDir);
+    removeLeftoverSandboxes(dataDir.resolve("sandboxes"));
+    RuntimeFiles runtimes = RuntimeFiles.install(dataDir.resolve("runtime"));
+    SandboxLauncher launcher = chooseLauncher(sandboxSettings.launcher());
+    LocalCodeStore code = new LocalCodeStore(dataDir.resolve("code"), settings.maxUnzippedBytes());
+    FileLogStore logs = new FileLogStore(dataDir.resolve("logs"), config.getBytes("lamina.logs.max-file-bytes"));
+    ExecutorService blocking = blockingPool();
+
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "lamina", config);
+    try {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      await(JournalSchema.ensureJdbc(system), "journal schema");
+
+      ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes = system.systemActorOf(
+          Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());
+      FunctionRegistry.initSharding(system, settings.functionArnPrefix(), Clock.systemUTC(), changes);
+      SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking);
+      ActorRef<WorkerActor.Command> worker = system.systemActorOf(
+          WorkerActor.create(code, deps, workerMemoryMb(config)), "worker", Props.empty());
+      FunctionActor.initSharding(system, worker);
+
+      Duration registryTimeout = config.getDuration("lamina.registry-timeout");
+      RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
+      FunctionService functions = new FunctionService(settings, registry, code, blocking);
+      InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout());
+      HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking);
+      ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
+      LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking, binding);
+      log.info("Lamina node up in {} ms: API http://{}:{}, data {}, sandboxes: {}",
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), settings.host(), node.port(), dataDir,
+          launcher.name());
+      return node;
+    } catch (RuntimeException e) {
+      system.terminate();
+      blocking.shutdownNow();
+      logs.close();
+      throw e;
+    }
+  }
+
+  /** The port the Lambda API listens on (useful when the configured port was 0). */
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  /** {@code http://127.0.0.1:<port>}: the endpoint to give AWS SDKs and the CLI. */
+  public String endpoint() {
+    return "http://" + settings.host() + ":" + port();
+  }
+
+  public String launcher() {
+    return launcher.name();
+  }
+
+  public FunctionService functions() {
+    return functions;
+  }
+
+  /** Creates a function from a CreateFunction body, without HTTP. */
+  public FunctionConfig deploy(JsonNode createFunctionBody) {
+    return await(functions.create(createFunctionBody), "CreateFunction");
+  }
+
+  /** Invokes synchronously, without HTTP, and returns the function's response payload. */
+  public InvocationResult invoke(String function, String payloadJson) {
+    return await(invoker.invoke(function, null, ByteString.fromString(payloadJson),
+        InvokeService.Options.requestResponse()), "Invoke");
+  }
+
+  public LogStore logs() {
+    return logs;
+  }
+
+  /** Stops the HTTP API, every sandbox (their processes are killed and awaited) and the actor system. */
+  @Override
+  public void close() {
+    try {
+      binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("HTTP unbind: {}", e.toString());
+    }
+    Http.get(system).shutdownAllConnectionPools();
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("actor system did not terminate in time: {}", e.toString());
+    }
+    logs.close();
+    blocking.shutdown();
+    try {
+      blocking.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static SandboxLauncher chooseLauncher(String setting) {
+    if (setting.equals("plain")) {
+      return new PlainLauncher();
+    }
+    String bwrap = BubblewrapLauncher.probe();
+    if (bwrap != null) {
+      return new BubblewrapLauncher(bwrap);
+    }
+    if (setting.equals("bubblewrap")) {
+      throw new IllegalStateException("lamina.sandbox.launcher = bubblewrap, but bwrap is missing or cannot create "
+          + "namespaces on this host (apt-get install bubblewrap)");
+    }
+    log.warn("bubblewrap is not available: sandboxes run as plain processes without isolation "
+        + "(apt-get install bubblewrap to isolate them)");
+    return new PlainLauncher();
+  }
+
+  /**
+   * Threads for blocking work (disk, fork/exec). Fixed and never recycled: bubblewrap's
+   * --die-with-parent watches the thread that started it, so that thread must outlive the sandbox.
+   */
+  private static ExecutorService blockingPool() {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newFixedThreadPool(16, r -> {
+      Thread t = new Thread(r, "lamina-blocking-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  private static long workerMemoryMb(Config config) {
+    long configured = config.getLong("lamina.worker.memory-mb");
+    if (configured > 0) {
+      return configured;
+    }
+    long physical = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getTotalMemorySize() / (1024 * 1024);
+    return physical * 3 / 4;
+  }
+
+  /** Sandboxes of a previous run died with it; their directories are garbage. */
+  private static void removeLeftoverSandboxes(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(dir)).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  private static <T> T await(CompletionStage<T> stage, String what) {
+    try {
+      return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(what + " failed", e.getCause());
+    } catch (Exception e) {
+      throw new IllegalStateException(what + " failed", e);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package dev.lamina.node.api;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.function.Invocation;
+import dev.lamina.actors.function.InvocationResult;
+import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.registry.RegistryClient;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * Synchronous Invoke (§2 of the contract): validates the request, resolves the configuration
+ * (cached: no registry round trip on the warm path) and asks the function version's
+ * {@link FunctionActor}, whose sandbox answers the caller directly.
+ */
+public final class InvokeService {
+
+  /** What the caller asked for besides the payload. */
+  public record Options(String invocationType, boolean tailLog, String clientContextBase64, String traceId) {
+    public static Options requestResponse() {
+      return new Options("RequestResponse", false, null, null);
+    }
+  }
+
+  private static final ByteString EMPTY_EVENT = ByteString.fromString("{}");
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final int MAX_CLIENT_CONTEXT = 3583;
+
+  private final NodeSettings settings;
+  private final RegistryClient registry;
+  private final ClusterSharding sharding;
+  private final Duration initTimeout;
+
+  public InvokeService(ActorSystem<?> system, NodeSettings settings, RegistryClient registry, Duration initTimeout) {
+    this.settings = settings;
+    this.registry = registry;
+    this.sharding = ClusterSharding.get(system);
+    this.initTimeout = initTimeout;
+  }
+
+  /**
+   * Invokes {@code rawName}. A DryRun completes with a null result once the function is known to
+   * exist. Request errors are thrown as {@link LambdaError} (possibly inside the stage).
+   */
+  public CompletionStage<InvocationResult> invoke(String rawName, String qualifierParam, ByteString payload,
+      Options options) {
+    FunctionName fn = FunctionName.parse(rawName);
+    String qualifier = fn.qualifierWith(qualifierParam);
+    String type = options.invocationType() == null ? "RequestResponse" : options.invocationType();
+    if (!type.equals("RequestResponse") && !type.equals("DryRun") && !type.equals("Event")) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + type
+          + "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
+          + "[Event, RequestResponse, DryRun]");
+    }
+    if (payload.size() > settings.maxSyncPayloadBytes()) {
+      throw new LambdaError(LambdaError.Code.RequestEntityTooLargeException,
+          "Request must be smaller than " + settings.maxSyncPayloadBytes() + " bytes for the InvokeFunction operation");
+    }
+    ByteString event = payload.isEmpty() ? EMPTY_EVENT : payload;
+    checkJson(event);
+    String clientContext = decodeClientContext(options.clientContextBase64());
+    if (qualifier != null && !qualifier.equals("$LATEST")) {
+      throw LambdaError.notFound("Function not found: " + settings.functionArnPrefix() + fn.name() + ":" + qualifier);
+    }
+    if (type.equals("Event")) {
+      throw LambdaError.invalid("Asynchronous (Event) invocations are not available in this Lamina version yet.");
+    }
+    return registry.get(fn.name()).exceptionally(failure -> {
+      throw notFoundAsQualified(failure, fn.name());
+    }).thenCompose(config -> {
+      if (type.equals("DryRun")) {
+        return CompletableFuture.completedFuture(null);
+      }
+      String requestId = UUID.randomUUID().toString();
+      String invokedArn = settings.functionArnPrefix() + fn.name() + (qualifier == null ? "" : ":" + qualifier);
+      Invocation invocation = new Invocation(requestId, event, invokedArn, clientContext, options.traceId(),
+          options.tailLog());
+      return ask(config, invocation);
+    });
+  }
+
+  private CompletionStage<InvocationResult> ask(FunctionConfig config, Invocation invocation) {
+    Duration timeout = Duration.ofSeconds(config.timeoutSeconds()).plus(initTimeout).plusSeconds(30);
+    return sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(config.name(), config.version()))
+        .<InvocationResult>ask(replyTo -> new FunctionActor.Invoke(config, invocation, replyTo), timeout);
+  }
+
+  /** Invoke reports a missing function with its $LATEST-qualified ARN. */
+  private RuntimeException notFoundAsQualified(Throwable failure, String name) {
+    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    if (cause instanceof LambdaError e && e.code() == LambdaError.Code.ResourceNotFoundException) {
+      return LambdaError.notFound("Function not found: " + settings.functionArnPrefix() + name + ":$LATEST");
+    }
+    return cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+  }
+
+  /** The payload must be one JSON value; parsed as a token stream, nothing is built. */
+  private static void checkJson(ByteString payload) {
+    try (JsonParser parser = JSON.createParser(payload.toArrayUnsafe())) {
+      if (parser.nextToken() == null) {
+        throw new JsonProcessingException("No content to map due to end-of-input") {};
+      }
+      parser.skipChildren();
+      if (parser.nextToken() != null) {
+        throw new JsonProcessingException("Unexpected trailing content after the JSON value") {};
+      }
+    } catch (IOException e) {
+      String message = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: Could not parse payload into json: " + message);
+    }
+  }
+
+  private static String decodeClientContext(String base64) {
+    if (base64 == null || base64.isEmpty()) {
+      return null;
+    }
+    if (base64.length() > MAX_CLIENT_CONTEXT) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value at "
+          + "'clientContext' failed to satisfy constraint: Member must have length less than or equal to 3583");
+    }
+    try {
+      return new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Client context must be a valid Base64-encoded JSON object.");
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package dev.lamina.node.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.lamina.node.LaminaNode;
+import java.io.File;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The {@code lamina} command line: start a node, invoke a function, read its logs. */
+@Command(name = "lamina", mixinStandardHelpOptions = true, version = "lamina 0.1.0",
+    description = "A self-hosted, AWS-Lambda-compatible function platform.",
+    subcommands = {Main.Serve.class, Main.Invoke.class, Main.Logs.class})
+public final class Main implements Callable<Integer> {
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Override
+  public Integer call() {
+    CommandLine.usage(this, System.out);
+    return 0;
+  }
+
+  @Command(name = "serve", description = "Start a node with embedded storage and keep it running.")
+  static final class Serve implements Callable<Integer> {
+    @Option(names = "--port", description = "Lambda API port (default 9000)") Integer port;
+    @Option(names = "--data-dir", description = "Data directory (default ./lamina-data)") String dataDir;
+    @Option(names = "--config", description = "A HOCON file with lamina.* and pekko.* overrides") File config;
+
+    @Override
+    public Integer call() throws Exception {
+      Map<String, Object> overrides = new HashMap<>();
+      if (port != null) {
+        overrides.put("lamina.http.port", port);
+      }
+      if (dataDir != null) {
+        overrides.put("lamina.data-dir", dataDir);
+      }
+      Config c = ConfigFactory.parseMap(overrides);
+      if (config != null) {
+        c = c.withFallback(ConfigFactory.parseFile(config));
+      }
+      LaminaNode node = LaminaNode.start(c.withFallback(ConfigFactory.systemProperties()));
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        node.close();
+        stopped.countDown();
+      }, "lamina-shutdown"));
+      System.out.println();
+      System.out.println("Lamina is running. Lambda API endpoint: " + node.endpoint());
+      System.out.println("  credentials: any access key / secret (e.g. AWS_ACCESS_KEY_ID=lamina "
+          + "AWS_SECRET_ACCESS_KEY=lamina), region us-east-1");
+      System.out.println("  sandboxes:   " + node.launcher());
+      System.out.println("  try:         aws lambda list-functions --endpoint-url " + node.endpoint());
+      System.out.println("Press Ctrl-C to stop.");
+      stopped.await();
+      return 0;
+    }
+  }
+
+  @Command(name = "invoke", description = "Invoke a function synchronously and print its response.")
+  static final class Invoke implements Callable<Integer> {
+    @Parameters(index = "0", description = "function name or ARN") String function;
+    @Option(names = "--payload", defaultValue = "{}", description = "JSON payload") String payload;
+    @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
+    @Option(names = "--log", description = "also print the invocation's log tail") boolean tail;
+
+    @Override
+    public Integer call() throws Exception {
+      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(endpoint + "/2015-03-31/functions/"
+              + URLEncoder.encode(function, StandardCharsets.UTF_8) + "/invocations"))
+          .POST(HttpRequest.BodyPublishers.ofString(payload));
+      if (tail) {
+        request.header("X-Amz-Log-Type", "Tail");
+      }
+      HttpResponse<String> response = HttpClient.newHttpClient().send(request.build(),
+          HttpResponse.BodyHandlers.ofString());
+      System.out.println(response.body());
+      response.headers().firstValue("X-Amz-Log-Result").ifPresent(l ->
+          System.err.print(new String(Base64.getDecoder().decode(l), StandardCharsets.UTF_8)));
+      boolean failed = response.statusCode() != 200 || response.headers().firstValue("X-Amz-Function-Error").isPresent();
+      return failed ? 1 : 0;
+    }
+  }
+
+  @Command(name = "logs", description = "Print a function's logs (START/END/REPORT and its output).")
+  static final class Logs implements Callable<Integer> {
+    @Parameters(index = "0", description = "function name") String function;
+    @Option(names = {"-f", "--follow"}, description = "keep printing new lines") boolean follow;
+    @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
+
+    @Override
+    public Integer call() throws Exception {
+      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      long offset = 0;
+      do {
+        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(endpoint + "/lamina/logs/"
+            + URLEncoder.encode(function, StandardCharsets.UTF_8) + "?offset=" + offset)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+          System.err.println(response.body());
+          return 1;
+        }
+        System.out.print(response.body());
+        System.out.flush();
+        long next = Long.parseLong(response.headers().firstValue("X-Lamina-Next-Offset").orElse("0"));
+        boolean more = next != offset && !response.body().isEmpty();
+        offset = next;
+        if (follow && !more) {
+          Thread.sleep(500);
+        }
+      } while (follow);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,433 @@
+package dev.lamina.node.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.function.InvocationResult;
+import dev.lamina.node.api.FunctionJson;
+import dev.lamina.node.api.FunctionService;
+import dev.lamina.node.api.InvokeService;
+import dev.lamina.node.api.NodeSettings;
+import dev.lamina.persistence.code.CodeDigest;
+import dev.lamina.persistence.code.CodeStore;
+import dev.lamina.persistence.logs.LogStore;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Lambda-compatible REST API (management and Invoke) plus Lamina's own endpoints
+ * ({@code /health}, {@code /ready}, {@code /lamina/logs/…}, {@code /lamina/code/…}).
+ *
+ * <p>This is the one place where {@link LambdaError}s become HTTP: status, {@code x-amzn-ErrorType},
+ * and the body members of Appendix B of the contract ({@code message} or {@code Message}, {@code Type}).
+ * Anything else that fails is logged with the request id and answered as a ServiceException.
+ */
+public final class HttpApi {
+
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+  private static final String FUNCTIONS = "/2015-03-31/functions";
+
+  private final ActorSystem<?> system;
+  private final NodeSettings settings;
+  private final FunctionService functions;
+  private final InvokeService invoker;
+  private final LogStore logs;
+  private final CodeStore code;
+  private final String launcher;
+  private final Executor blocking;
+  private final FunctionJson json;
+  private final Materializer mat;
+
+  public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
+      LogStore logs, CodeStore code, String launcher, Executor blocking) {
+    this.system = system;
+    this.settings = settings;
+    this.functions = functions;
+    this.invoker = invoker;
+    this.logs = logs;
+    this.code = code;
+    this.launcher = launcher;
+    this.blocking = blocking;
+    this.json = new FunctionJson(settings.functionArnPrefix());
+    this.mat = Materializer.matFromSystem(system);
+  }
+
+  public CompletionStage<ServerBinding> bind() {
+    return Http.get(system).newServerAt(settings.host(), settings.port())
+        .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) this::handle);
+  }
+
+  private CompletionStage<HttpResponse> handle(HttpRequest request) {
+    String requestId = UUID.randomUUID().toString();
+    CompletionStage<HttpResponse> response;
+    try {
+      response = route(request, requestId);
+    } catch (RuntimeException e) {
+      request.discardEntityBytes(mat);
+      response = CompletableFuture.failedFuture(e);
+    }
+    return response.exceptionally(failure -> errorResponse(failure, requestId))
+        .thenApply(r -> r.getHeader("x-amzn-RequestId").isPresent() ? r
+            : r.addHeader(RawHeader.create("x-amzn-RequestId", requestId)));
+  }
+
+  private CompletionStage<HttpResponse> route(HttpRequest request, String requestId) {
+    String path = request.getUri().path();
+    HttpMethod method = request.method();
+    if (path.endsWith("/") && path.length() > 1) {
+      path = path.substring(0, path.length() - 1);
+    }
+    if (path.equals(FUNCTIONS)) {
+      if (method == HttpMethods.POST) {
+        return body(request, settings.maxCreateRequestBytes(), "CreateFunction")
+            .thenCompose(b -> functions.create(jsonBody(b)))
+            .thenApply(c -> json(201, json.configuration(c, false, true)));
+      }
+      if (method == HttpMethods.GET) {
+        discard(request);
+        String version = query(request, "FunctionVersion");
+        if (version != null && !version.equals("ALL")) {
+          throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + version
+              + "' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]");
+        }
+        Integer maxItems = intQuery(request, "MaxItems");
+        return functions.list(query(request, "Marker"), maxItems).thenApply(page -> {
+          ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+          if (page.nextMarker() != null) {
+            root.put("NextMarker", page.nextMarker());
+          }
+          ArrayNode list = root.putArray("Functions");
+          page.functions().forEach(c -> list.add(json.configuration(c, version != null, false)));
+          return json(200, root);
+        });
+      }
+    }
+    if (path.startsWith(FUNCTIONS + "/")) {
+      String[] parts = path.substring(FUNCTIONS.length() + 1).split("/", -1);
+      String name = decode(parts[0]);
+      String qualifier = query(request, "Qualifier");
+      if (parts.length == 1) {
+        if (method == HttpMethods.GET) {
+          discard(request);
+          return functions.get(name, qualifier).thenApply(c -> {
+            ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+            root.set("Configuration", json.configuration(c, false, true));
+            ObjectNode codeNode = root.putObject("Code");
+            codeNode.put("RepositoryType", "S3");
+            codeNode.put("Location", "http://" + settings.host() + ":" + request.getUri().port()
+                + "/lamina/code/" + c.codeSha256Hex() + ".zip");
+            if (!c.tags().isEmpty()) {
+              ObjectNode tags = root.putObject("Tags");
+              c.tags().forEach(tags::put);
+            }
+            return json(200, root);
+          });
+        }
+        if (method == HttpMethods.DELETE) {
+          discard(request);
+          return functions.delete(name, qualifier).thenApply(v -> HttpResponse.create().withStatus(204));
+        }
+      }
+      if (parts.length == 2) {
+        switch (parts[1]) {
+          case "configuration":
+            if (method == HttpMethods.GET) {
+              discard(request);
+              return functions.get(name, qualifier).thenApply(c -> json(200, json.configuration(c, false, true)));
+            }
+            if (method == HttpMethods.PUT) {
+              return body(request, settings.maxCreateRequestBytes(), "UpdateFunctionConfiguration")
+                  .thenCompose(b -> functions.updateConfiguration(name, jsonBody(b)))
+                  .thenApply(c -> json(200, json.configuration(c, false, true)));
+            }
+            break;
+          case "code":
+            if (method == HttpMethods.PUT) {
+              return body(request, settings.maxCreateRequestBytes(), "UpdateFunctionCode")
+                  .thenCompose(b -> functions.updateCode(name, jsonBody(b)))
+                  .thenApply(c -> json(200, json.configuration(c, false, true)));
+            }
+            break;
+          case "invocations":
+            if (method == HttpMethods.POST) {
+              return invoke(request, name, qualifier);
+            }
+            break;
+          default:
+            break;
+        }
+      }
+    }
+    if (path.equals("/2016-08-19/account-settings") && method == HttpMethods.GET) {
+      discard(request);
+      return functions.accountSettings().thenApply(root -> json(200, root));
+    }
+    if (path.equals("/health") || path.equals("/ready")) {
+      discard(request);
+      ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+      root.put("status", "UP");
+      root.put("profile", "embedded");
+      root.put("sandboxLauncher", launcher);
+      ObjectNode storage = root.putObject("storage");
+      storage.put("journal", "jdbc-h2");
+      storage.put("code", "local-files");
+      storage.put("logs", "local-files");
+      return CompletableFuture.completedFuture(json(200, root));
+    }
+    if (path.startsWith("/lamina/logs/") && method == HttpMethods.GET) {
+      discard(request);
+      return logsResponse(decode(path.substring("/lamina/logs/".length())), request);
+    }
+    if (path.startsWith("/lamina/code/") && method == HttpMethods.GET) {
+      discard(request);
+      return codeResponse(path.substring("/lamina/code/".length()).replace(".zip", ""));
+    }
+    discard(request);
+    return CompletableFuture.completedFuture(error(404, "UnknownOperationException", "message",
+        "Unknown operation " + method.value() + " " + path, true));
+  }
+
+  // ---- Invoke ---------------------------------------------------------------------------------
+
+  private CompletionStage<HttpResponse> invoke(HttpRequest request, String name, String qualifier) {
+    InvokeService.Options options = new InvokeService.Options(
+        header(request, "X-Amz-Invocation-Type").orElse("RequestResponse"),
+        header(request, "X-Amz-Log-Type").map("Tail"::equals).orElse(false),
+        header(request, "X-Amz-Client-Context").orElse(null),
+        header(request, "X-Amzn-Trace-Id").orElse(null));
+    long limit = settings.maxSyncPayloadBytes();
+    return body(request, limit, null).thenCompose(payload -> invoker.invoke(name, qualifier, payload, options))
+        .thenApply(result -> {
+          if (result == null) {
+            return HttpResponse.create().withStatus(204);
+          }
+          if (result.refused()) {
+            throw new CompletionException(new LambdaError(LambdaError.Code.valueOf(result.errorCode()),
+                result.errorMessage(), result.errorReason()));
+          }
+          return invokeResponse(result);
+        });
+  }
+
+  private static HttpResponse invokeResponse(InvocationResult result) {
+    HttpResponse response = HttpResponse.create().withStatus(200)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, result.payload()))
+        .addHeader(RawHeader.create("X-Amz-Executed-Version", result.executedVersion()))
+        .addHeader(RawHeader.create("x-amzn-RequestId", result.requestId()));
+    if (result.functionError()) {
+      response = response.addHeader(RawHeader.create("X-Amz-Function-Error", "Unhandled"));
+    }
+    if (result.logResult() != null) {
+      response = response.addHeader(RawHeader.create("X-Amz-Log-Result", result.logResult()));
+    }
+    return response;
+  }
+
+  // ---- Lamina's own endpoints ---------------------------------------------------------------
+
+  private CompletionStage<HttpResponse> logsResponse(String function, HttpRequest request) {
+    long offset = Optional.ofNullable(query(request, "offset")).map(Long::parseLong).orElse(0L);
+    return supply(() -> {
+      try {
+        LogStore.Chunk chunk = logs.read(function, offset, 1024 * 1024);
+        return HttpResponse.create().withStatus(200)
+            .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, chunk.text()))
+            .addHeader(RawHeader.create("X-Lamina-Next-Offset", Long.toString(chunk.nextOffset())));
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    });
+  }
+
+  private CompletionStage<HttpResponse> codeResponse(String hex) {
+    CodeDigest digest;
+    try {
+      digest = new CodeDigest(hex);
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.completedFuture(error(404, "ResourceNotFoundException", "Message",
+          "The resource you requested does not exist.", true));
+    }
+    return supply(() -> {
+      Path blob = settings.dataDir().resolve("code/blobs/" + digest.hex() + ".zip");
+      if (!code.contains(digest)) {
+        return error(404, "ResourceNotFoundException", "Message", "The resource you requested does not exist.", true);
+      }
+      try {
+        return HttpResponse.create().withStatus(200).withEntity(HttpEntities.create(
+            org.apache.pekko.http.javadsl.model.ContentTypes.APPLICATION_OCTET_STREAM, Files.readAllBytes(blob)));
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    });
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  /**
+   * The request body, strictly, refusing more than {@code limit} bytes with the operation's 413
+   * (Invoke when {@code operation} is null).
+   */
+  private CompletionStage<ByteString> body(HttpRequest request, long limit, String operation) {
+    LambdaError tooLarge = new LambdaError(LambdaError.Code.RequestEntityTooLargeException,
+        "Request must be smaller than " + limit + " bytes for the "
+            + (operation == null ? "InvokeFunction" : operation) + " operation");
+    if (request.entity().getContentLengthOption().orElse(0L) > limit) {
+      discard(request);
+      return CompletableFuture.failedFuture(tooLarge);
+    }
+    return request.entity().toStrict(TimeUnit.MINUTES.toMillis(2), limit, mat)
+        .<ByteString>thenApply(e -> e.getData())
+        .exceptionally(failure -> {
+          Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+          if (cause.getClass().getSimpleName().contains("EntityStreamSizeException")) {
+            throw tooLarge;
+          }
+          throw new CompletionException(cause);
+        });
+  }
+
+  private static JsonNode jsonBody(ByteString body) {
+    if (body.isEmpty()) {
+      return FunctionJson.MAPPER.createObjectNode();
+    }
+    try {
+      JsonNode node = FunctionJson.MAPPER.readTree(body.toArrayUnsafe());
+      if (node == null || !node.isObject()) {
+        throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+            "Could not parse request body into json: the body must be a JSON object");
+      }
+      return node;
+    } catch (IOException e) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: " + firstLine(e.getMessage()));
+    }
+  }
+
+  private CompletionStage<HttpResponse> supply(Supplier<HttpResponse> work) {
+    return CompletableFuture.supplyAsync(work, blocking);
+  }
+
+  private void discard(HttpRequest request) {
+    request.discardEntityBytes(mat);
+  }
+
+  private static Optional<String> header(HttpRequest request, String name) {
+    return request.getHeader(name).map(h -> h.value());
+  }
+
+  private static String query(HttpRequest request, String name) {
+    return request.getUri().query().get(name).orElse(null);
+  }
+
+  private static Integer intQuery(HttpRequest request, String name) {
+    String v = query(request, name);
+    if (v == null) {
+      return null;
+    }
+    try {
+      return Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + v
+          + "' at '" + Character.toLowerCase(name.charAt(0)) + name.substring(1) + "' failed to satisfy constraint: "
+          + "Member must be a number");
+    }
+  }
+
+  private static String decode(String segment) {
+    return URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
+  }
+
+  private static HttpResponse json(int status, JsonNode body) {
+    return HttpResponse.create().withStatus(status)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+  }
+
+  // ---- errors ----------------------------------------------------------------------------------
+
+  private static HttpResponse errorResponse(Throwable failure, String requestId) {
+    Throwable cause = failure;
+    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof LambdaError e) {
+      return lambdaError(e);
+    }
+    log.error("request {} failed", requestId, cause);
+    return error(500, "ServiceException", "Message", "An internal error occurred. RequestId: " + requestId, false);
+  }
+
+  static HttpResponse lambdaError(LambdaError e) {
+    return switch (e.code()) {
+      case ResourceNotFoundException -> error(404, e.code().name(), "Message", e.getMessage(), true);
+      case ResourceConflictException -> error(409, e.code().name(), "message", e.getMessage(), true);
+      case InvalidParameterValueException, InvalidRequestContentException ->
+          error(400, e.code().name(), "message", e.getMessage(), true);
+      case ValidationException -> error(400, e.code().name(), "message", e.getMessage(), false);
+      case RequestEntityTooLargeException -> error(413, e.code().name(), "message", e.getMessage(), true);
+      case PreconditionFailedException -> error(412, e.code().name(), "message", e.getMessage(), true);
+      case UnsupportedMediaTypeException -> error(415, e.code().name(), "message", e.getMessage(), true);
+      case AccessDeniedException -> error(403, e.code().name(), "Message", e.getMessage(), false);
+      case TooManyRequestsException -> throttled(e);
+      case ServiceException -> error(500, e.code().name(), "Message", e.getMessage(), false);
+    };
+  }
+
+  private static HttpResponse throttled(LambdaError e) {
+    ObjectNode body = FunctionJson.MAPPER.createObjectNode();
+    if (e.reason() != null) {
+      body.put("Reason", e.reason());
+    }
+    body.put("Type", "User");
+    body.put("message", e.getMessage());
+    return json(429, body)
+        .addHeader(RawHeader.create("x-amzn-ErrorType", e.code().name()))
+        .addHeader(RawHeader.create("Retry-After", "1"));
+  }
+
+  private static HttpResponse error(int status, String code, String messageKey, String message, boolean user) {
+    ObjectNode body = FunctionJson.MAPPER.createObjectNode();
+    if (status == 500) {
+      body.put("Type", "Service");
+    } else if (user) {
+      body.put("Type", "User");
+    }
+    body.put(messageKey, message);
+    return json(status, body).addHeader(RawHeader.create("x-amzn-ErrorType", code));
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+}

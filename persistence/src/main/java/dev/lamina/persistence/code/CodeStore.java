@@ -1,0 +1,26 @@
+package dev.lamina.persistence.code;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Content-addressed storage of code packages (function zips, later layers), keyed by the SHA-256
+ * of the zip bytes. Blobs are immutable: putting the same bytes twice stores them once.
+ *
+ * <p>All methods block on disk I/O: call them from a blocking dispatcher, never from an actor.
+ */
+public interface CodeStore {
+
+  /** Stores the zip and returns its digest. */
+  CodeDigest put(byte[] zip) throws IOException;
+
+  /** True when a blob with this digest is stored. */
+  boolean contains(CodeDigest digest);
+
+  /**
+   * Returns a directory holding the extracted package, extracting it on first use. The directory
+   * and its files must be treated as read-only by callers; it is shared by every sandbox of the
+   * same code.
+   */
+  Path extracted(CodeDigest digest) throws IOException;
+}

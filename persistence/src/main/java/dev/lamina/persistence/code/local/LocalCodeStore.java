@@ -1,0 +1,94 @@
+package dev.lamina.persistence.code.local;
+
+import dev.lamina.persistence.code.CodeDigest;
+import dev.lamina.persistence.code.CodeStore;
+import dev.lamina.persistence.code.ZipPackage;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Code blobs as files under {@code <data>/code/blobs/<hex>.zip}, extracted once per digest under
+ * {@code <data>/code/extracted/<hex>/}. Writes go to a temporary name and are renamed into place,
+ * so a crash never leaves a half-written blob or extraction behind under the final name.
+ */
+public final class LocalCodeStore implements CodeStore {
+
+  private final Path blobs;
+  private final Path extracted;
+  private final long maxUnzippedBytes;
+
+  public LocalCodeStore(Path root, long maxUnzippedBytes) throws IOException {
+    this.blobs = Files.createDirectories(root.resolve("blobs"));
+    this.extracted = Files.createDirectories(root.resolve("extracted"));
+    this.maxUnzippedBytes = maxUnzippedBytes;
+  }
+
+  @Override
+  public CodeDigest put(byte[] zip) throws IOException {
+    CodeDigest digest = CodeDigest.of(zip);
+    Path target = blobs.resolve(digest.hex() + ".zip");
+    if (Files.exists(target)) {
+      return digest;
+    }
+    Path tmp = blobs.resolve(".tmp-" + UUID.randomUUID());
+    Files.write(tmp, zip);
+    moveIntoPlace(tmp, target);
+    return digest;
+  }
+
+  @Override
+  public boolean contains(CodeDigest digest) {
+    return Files.exists(blobs.resolve(digest.hex() + ".zip"));
+  }
+
+  @Override
+  public synchronized Path extracted(CodeDigest digest) throws IOException {
+    Path dir = extracted.resolve(digest.hex());
+    if (Files.isDirectory(dir)) {
+      return dir;
+    }
+    byte[] zip = Files.readAllBytes(blobs.resolve(digest.hex() + ".zip"));
+    Path tmp = extracted.resolve(".tmp-" + UUID.randomUUID());
+    Files.createDirectories(tmp);
+    try {
+      ZipPackage.inspect(zip, maxUnzippedBytes).extractTo(tmp);
+      moveIntoPlace(tmp, dir);
+    } catch (ZipPackage.InvalidPackageException e) {
+      deleteTree(tmp);
+      throw new IOException("stored package " + digest.hex() + " is invalid: " + e.getMessage(), e);
+    } catch (IOException e) {
+      deleteTree(tmp);
+      throw e;
+    }
+    return dir;
+  }
+
+  private static void moveIntoPlace(Path tmp, Path target) throws IOException {
+    try {
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (FileAlreadyExistsException e) {
+      deleteTree(tmp); // another writer stored the same content first
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        p.toFile().setWritable(true);
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
