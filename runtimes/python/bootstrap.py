@@ -179,6 +179,7 @@ class RuntimeApi:
         status, headers, body = self.http.request("GET", API_PREFIX + "/invocation/next")
         if status != 200:
             # 403/500 mean this environment is done for: exit and let the platform see it.
+            self.http.close()
             sys.exit(f"GET /runtime/invocation/next answered {status}: {body[:500]!r}")
         return headers, body
 

@@ -1,0 +1,136 @@
+package dev.lamina.node.testing;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+import software.amazon.awssdk.core.SdkBytes;
+
+/** The example functions of {@code examples/}, packaged as zips the way users package them. */
+public final class Examples {
+
+  private Examples() {}
+
+  /** The repository's {@code examples/} directory. */
+  public static Path dir() {
+    Path p = Path.of("").toAbsolutePath();
+    while (p != null && !Files.isDirectory(p.resolve("examples/python"))) {
+      p = p.getParent();
+    }
+    if (p == null) {
+      throw new IllegalStateException("examples/ not found above " + Path.of("").toAbsolutePath());
+    }
+    return p.resolve("examples");
+  }
+
+  /** Zips a directory of {@code examples/} (e.g. {@code python/probe}), keeping executable bits. */
+  public static SdkBytes zipOf(String exampleDir) {
+    return SdkBytes.fromByteArray(zipDirectory(dir().resolve(exampleDir)));
+  }
+
+  public static byte[] zipDirectory(Path root) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes); Stream<Path> files = Files.walk(root)) {
+      for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+        String name = root.relativize(file).toString().replace('\\', '/');
+        if (name.contains("__pycache__")) {
+          continue;
+        }
+        ZipEntry entry = new ZipEntry(name);
+        zip.putNextEntry(entry);
+        zip.write(Files.readAllBytes(file));
+        zip.closeEntry();
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return withUnixModes(bytes.toByteArray(), root);
+  }
+
+  /** A zip of literal entries: name → content. */
+  public static byte[] zip(Map<String, String> entries) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      for (Map.Entry<String, String> e : entries.entrySet()) {
+        zip.putNextEntry(new ZipEntry(e.getKey()));
+        zip.write(e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        zip.closeEntry();
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * Compiles {@code examples/java} against aws-lambda-java-core, as a user's build would, and zips
+   * the classes (a stock Java Lambda package).
+   */
+  public static SdkBytes javaHello() {
+    try {
+      Path out = Files.createTempDirectory("lamina-java-example");
+      Path core = Path.of(Context.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      List<String> sources;
+      try (Stream<Path> s = Files.walk(dir().resolve("java/src/main/java"))) {
+        sources = s.filter(p -> p.toString().endsWith(".java")).map(Path::toString).toList();
+      }
+      JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+      List<String> args = new java.util.ArrayList<>(List.of("--release", "17", "-cp", core.toString(),
+          "-d", out.toString()));
+      args.addAll(sources);
+      int rc = javac.run(null, null, null, args.toArray(String[]::new));
+      if (rc != 0) {
+        throw new IllegalStateException("javac failed for examples/java");
+      }
+      byte[] zip = zipDirectory(out);
+      TestNode.deleteTree(out);
+      return SdkBytes.fromByteArray(zip);
+    } catch (IOException | URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * java.util.zip writes no Unix modes; zip tools do. Patch the central directory so files that
+   * are executable on disk are marked executable (made-by Unix, external attributes = mode << 16).
+   */
+  private static byte[] withUnixModes(byte[] zip, Path root) {
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(zip).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int eocd = zip.length - 22;
+    while (eocd >= 0 && buf.getInt(eocd) != 0x06054b50) {
+      eocd--;
+    }
+    int count = Short.toUnsignedInt(buf.getShort(eocd + 10));
+    int p = buf.getInt(eocd + 16);
+    for (int i = 0; i < count; i++) {
+      int nameLength = Short.toUnsignedInt(buf.getShort(p + 28));
+      int extra = Short.toUnsignedInt(buf.getShort(p + 30));
+      int comment = Short.toUnsignedInt(buf.getShort(p + 32));
+      String name = new String(zip, p + 46, nameLength, java.nio.charset.StandardCharsets.UTF_8);
+      int mode = 0100644;
+      try {
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(root.resolve(name));
+        if (perms.contains(PosixFilePermission.OWNER_EXECUTE)) {
+          mode = 0100755;
+        }
+      } catch (IOException e) {
+        // keep the default
+      }
+      buf.putShort(p + 4, (short) ((3 << 8) | 20));
+      buf.putInt(p + 38, mode << 16);
+      p += 46 + nameLength + extra + comment;
+    }
+    return zip;
+  }
+}
