@@ -3,6 +3,7 @@ package dev.lamina.actors.sandbox;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 
@@ -10,6 +11,7 @@ import java.util.stream.Stream;
 public final class LaunchedProcess {
 
   private final Process process;
+  private volatile List<ProcessHandle> killed = List.of();
 
   public LaunchedProcess(Process process) {
     this.process = process;
@@ -19,9 +21,15 @@ public final class LaunchedProcess {
     return process.pid();
   }
 
-  /** Completes with the exit status once the process has exited (128 + n after signal n). */
+  /**
+   * Completes with the exit status (128 + n after signal n) once the process has exited and so
+   * has every descendant it had when {@link #kill()} was called: only then may its port,
+   * directories or uid be reused.
+   */
   public CompletableFuture<Integer> onExit() {
-    return process.onExit().thenApply(Process::exitValue);
+    return process.onExit().thenCompose(p -> CompletableFuture
+        .allOf(killed.stream().map(ProcessHandle::onExit).toArray(CompletableFuture[]::new))
+        .thenApply(v -> p.exitValue()));
   }
 
   public boolean isAlive() {
@@ -33,9 +41,12 @@ public final class LaunchedProcess {
    * re-parented away from us before it is seen.
    */
   public void kill() {
+    List<ProcessHandle> all;
     try (Stream<ProcessHandle> descendants = process.descendants()) {
-      descendants.forEach(ProcessHandle::destroyForcibly);
+      all = descendants.toList();
     }
+    killed = all;
+    all.forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
   }
 

@@ -92,8 +92,10 @@ final class RuntimeApiServer {
 
   private static CompletionStage<ByteString> strict(HttpRequest request, long maxBytes, Materializer mat) {
     if (request.entity().getContentLengthOption().orElse(0L) > maxBytes) {
-      request.discardEntityBytes(mat);
-      return CompletableFuture.failedFuture(new IllegalStateException("too large"));
+      // Answer only after the body is drained: an early answer makes the server close the
+      // connection, and the runtime would see a broken pipe instead of the 413.
+      return request.discardEntityBytes(mat).completionStage()
+          .thenCompose(done -> CompletableFuture.failedFuture(new IllegalStateException("too large")));
     }
     return request.entity().toStrict(TimeUnit.MINUTES.toMillis(1), maxBytes, mat).thenApply(e -> e.getData());
   }

@@ -162,7 +162,7 @@ public final class SandboxActor {
     ctx.pipeToSelf(RuntimeApiServer.bind(ctx.getSystem(), ctx.getSelf(), deps.settings().maxResponseBytes()),
         (b, failure) -> failure == null ? new Bound(b)
             : new StartFailed("Sandbox.Failure", "Runtime API endpoint could not bind: " + failure));
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Bound.class, this::onBound)
         .onMessage(Launched.class, this::onLaunched)
         .onMessage(StartFailed.class, m -> failInit(m.errorType(), m.message(), null))
@@ -170,6 +170,7 @@ public final class SandboxActor {
         .onMessage(Stop.class, m -> stopping())
         .onMessage(Invoke.class, this::rejectInvoke)
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -207,7 +208,7 @@ public final class SandboxActor {
   // ---- Initializing -----------------------------------------------------------------------
 
   private Behavior<Command> initializing() {
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(NextRequested.class, this::onFirstNext)
         .onMessage(InitOutputRead.class, this::onInitOutputRead)
         .onMessage(InitErrorPosted.class, this::onInitError)
@@ -221,6 +222,7 @@ public final class SandboxActor {
         .onMessage(Stop.class, m -> stopping())
         .onMessage(Invoke.class, this::rejectInvoke)
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -269,7 +271,7 @@ public final class SandboxActor {
 
   private Behavior<Command> idle() {
     timers.startSingleTimer(TIMER_KEEPALIVE, KeepAliveExpired.INSTANCE, deps.settings().keepAlive());
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
         .onMessage(NextRequested.class, m -> {
           waiter = m.reply();
@@ -282,6 +284,7 @@ public final class SandboxActor {
           return leave();
         })
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -317,7 +320,7 @@ public final class SandboxActor {
   }
 
   private Behavior<Command> busy(Current current) {
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(NextRequested.class, m -> {
           waiter = m.reply();
           if (!current.delivered) {
@@ -378,6 +381,7 @@ public final class SandboxActor {
         })
         .onMessage(Invoke.class, this::rejectInvoke)
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -388,7 +392,7 @@ public final class SandboxActor {
       return complete(current, outcome);
     }
     process.kill();
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           return complete(current, outcome);
@@ -396,6 +400,7 @@ public final class SandboxActor {
         .onMessage(NextRequested.class, m -> Behaviors.same())
         .onMessage(Invoke.class, this::rejectInvoke)
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -412,7 +417,7 @@ public final class SandboxActor {
         deps.blocking()), (finished, failure) -> failure == null ? finished
             : new Finished(InvocationResult.ran(current.id(), outcome.payload(), outcome.functionError(),
                 config.version(), null), from, outcome.reusable(), current.invoke.replyTo()));
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Finished.class, this::onFinished)
         .onMessage(NextRequested.class, m -> {
           waiter = m.reply();
@@ -428,6 +433,7 @@ public final class SandboxActor {
         })
         .onMessage(Invoke.class, this::rejectInvoke)
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -494,7 +500,7 @@ public final class SandboxActor {
       return Behaviors.stopped();
     }
     process.kill();
-    return Behaviors.receive(Command.class)
+    return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           return Behaviors.stopped();
@@ -505,6 +511,7 @@ public final class SandboxActor {
           return Behaviors.same();
         })
         .onSignal(PostStop.class, s -> cleanUpNow())
+        )
         .build();
   }
 
@@ -532,6 +539,29 @@ public final class SandboxActor {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /**
+   * Runtime API calls that make no sense in the current state are answered, never dropped: a
+   * runtime waiting for an answer that never comes would hang (e.g. one re-sending a response
+   * after its connection broke).
+   */
+  private org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Command> answeringStrayCalls(
+      org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Command> builder) {
+    return builder
+        .onMessage(ResponsePosted.class, m -> invalidRequestId(m.reply()))
+        .onMessage(ErrorPosted.class, m -> invalidRequestId(m.reply()))
+        .onMessage(ResponseTooLarge.class, m -> invalidRequestId(m.reply()))
+        .onMessage(InitErrorPosted.class, m -> {
+          m.reply().complete(RuntimeApiServer.error(403, "InvalidStateTransition",
+              "State transition from Ready to InitError failed for runtime."));
+          return Behaviors.same();
+        });
+  }
+
+  private Behavior<Command> invalidRequestId(CompletableFuture<HttpResponse> reply) {
+    reply.complete(RuntimeApiServer.error(400, "InvalidRequestID", "Invalid request ID"));
+    return Behaviors.same();
+  }
 
   private record OutputSlice(String text, long nextOffset) {}
 

@@ -299,8 +299,10 @@ public final class HttpApi {
         "Request must be smaller than " + limit + " bytes for the "
             + (operation == null ? "InvokeFunction" : operation) + " operation");
     if (request.entity().getContentLengthOption().orElse(0L) > limit) {
-      discard(request);
-      return CompletableFuture.failedFuture(tooLarge);
+      // Drain first: answering before the body is read makes the server close the connection,
+      // and the client would report a broken pipe instead of the 413.
+      return request.discardEntityBytes(mat).completionStage()
+          .thenCompose(done -> CompletableFuture.failedFuture(tooLarge));
     }
     return request.entity().toStrict(TimeUnit.MINUTES.toMillis(2), limit, mat)
         .<ByteString>thenApply(e -> e.getData())

@@ -39,9 +39,23 @@ public final class Examples {
     return SdkBytes.fromByteArray(zipDirectory(dir().resolve(exampleDir)));
   }
 
+  /** Like {@link #zipOf(String)} plus extra literal entries (e.g. to make the code digest unique). */
+  public static SdkBytes zipOf(String exampleDir, Map<String, String> extra) {
+    return SdkBytes.fromByteArray(zipDirectory(dir().resolve(exampleDir), extra));
+  }
+
   public static byte[] zipDirectory(Path root) {
+    return zipDirectory(root, Map.of());
+  }
+
+  public static byte[] zipDirectory(Path root, Map<String, String> extra) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ZipOutputStream zip = new ZipOutputStream(bytes); Stream<Path> files = Files.walk(root)) {
+      for (Map.Entry<String, String> e : extra.entrySet()) {
+        zip.putNextEntry(new ZipEntry(e.getKey()));
+        zip.write(e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        zip.closeEntry();
+      }
       for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
         String name = root.relativize(file).toString().replace('\\', '/');
         if (name.contains("__pycache__")) {

@@ -1,0 +1,45 @@
+package dev.lamina.node.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.stream.Stream;
+
+/** Looks at the host's processes, to prove sandboxes leave none behind. */
+public final class Processes {
+
+  private Processes() {}
+
+  /**
+   * How many live processes run the code with this CodeSha256 (base64) from this node's data
+   * directory: their command line names the extracted code directory, or it is their cwd.
+   */
+  public static long runningCode(Path dataDir, String codeSha256Base64) {
+    String hex = HexFormat.of().formatHex(java.util.Base64.getDecoder().decode(codeSha256Base64));
+    Path codeDir = dataDir.resolve("code/extracted").resolve(hex).toAbsolutePath();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs.filter(p -> p.getFileName().toString().matches("\\d+"))
+          .filter(p -> uses(p, codeDir))
+          .count();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static boolean uses(Path proc, Path codeDir) {
+    try {
+      String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline"))).replace('\0', ' ');
+      if (cmdline.contains(codeDir.toString())) {
+        return true;
+      }
+      return Files.readSymbolicLink(proc.resolve("cwd")).equals(codeDir);
+    } catch (IOException | SecurityException e) {
+      return false; // the process ended while we looked
+    }
+  }
+
+  static String hex(byte[] b) {
+    return HexFormat.of().formatHex(b);
+  }
+}
