@@ -1,0 +1,118 @@
+package dev.lamina.persistence.code;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lamina.persistence.code.local.LocalCodeStore;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Code packages are checked before anything is stored, and extracted safely once per digest. */
+class ZipPackageTest {
+
+  @TempDir Path tmp;
+
+  @Test
+  void refusesBytesThatAreNotAZip() {
+    ZipPackage.InvalidPackageException e = assertThrows(ZipPackage.InvalidPackageException.class,
+        () -> ZipPackage.inspect("definitely not a zip".getBytes(StandardCharsets.UTF_8), 1000));
+    assertFalse(e.tooLargeUnzipped());
+  }
+
+  @Test
+  void refusesEntriesThatEscapeTheExtractionDirectory() {
+    for (String name : new String[] {"../evil.py", "a/../../evil.py", "/etc/evil", "C:/evil", "a\\..\\evil"}) {
+      assertThrows(ZipPackage.InvalidPackageException.class, () -> ZipPackage.inspect(zip(Map.of(name, "x"), 0), 1000),
+          name);
+    }
+  }
+
+  @Test
+  void refusesSymlinkEntries() {
+    byte[] zip = zip(Map.of("link", "/etc/passwd"), 0120777);
+    assertThrows(ZipPackage.InvalidPackageException.class, () -> ZipPackage.inspect(zip, 1000));
+  }
+
+  @Test
+  void countsInflatedBytesAgainstTheUnzippedLimit() throws Exception {
+    byte[] zip = zip(Map.of("zeros.bin", "0".repeat(5000)), 0);
+    assertEquals(5000, ZipPackage.inspect(zip, 5000).unzippedSize());
+    ZipPackage.InvalidPackageException e = assertThrows(ZipPackage.InvalidPackageException.class,
+        () -> ZipPackage.inspect(zip, 4999));
+    assertTrue(e.tooLargeUnzipped());
+  }
+
+  @Test
+  void extractionKeepsExecutableBitsAndMakesFilesReadOnly() throws Exception {
+    Map<String, String> entries = new LinkedHashMap<>();
+    entries.put("bootstrap", "#!/bin/sh\n");
+    byte[] zip = zip(entries, 0100755);
+    Path out = Files.createDirectories(tmp.resolve("out"));
+
+    ZipPackage.inspect(zip, 1000).extractTo(out);
+
+    assertTrue(Files.isExecutable(out.resolve("bootstrap")));
+    assertEquals("r-xr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(out.resolve("bootstrap"))));
+  }
+
+  @Test
+  void storeIsContentAddressedAndExtractsOncePerDigest() throws Exception {
+    LocalCodeStore store = new LocalCodeStore(tmp.resolve("code"), 1_000_000);
+    byte[] zip = zip(Map.of("app.py", "print('hi')\n"), 0);
+
+    CodeDigest first = store.put(zip);
+    CodeDigest again = store.put(zip);
+    Path dir = store.extracted(first);
+
+    assertEquals(first, again);
+    assertEquals(Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-256").digest(zip)),
+        first.base64());
+    assertEquals("print('hi')\n", Files.readString(dir.resolve("app.py")));
+    assertEquals(dir, store.extracted(first));
+    try (var files = Files.list(tmp.resolve("code/blobs"))) {
+      assertEquals(1, files.count(), "one blob for identical content");
+    }
+  }
+
+  /** A zip whose central directory marks every entry with the Unix {@code mode} (0 = no mode). */
+  private static byte[] zip(Map<String, String> entries, int mode) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      for (Map.Entry<String, String> e : entries.entrySet()) {
+        zip.putNextEntry(new ZipEntry(e.getKey()));
+        zip.write(e.getValue().getBytes(StandardCharsets.UTF_8));
+        zip.closeEntry();
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    byte[] out = bytes.toByteArray();
+    if (mode != 0) {
+      ByteBuffer buf = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+      int eocd = out.length - 22;
+      int p = buf.getInt(eocd + 16);
+      for (int i = 0; i < entries.size(); i++) {
+        buf.putShort(p + 4, (short) ((3 << 8) | 20));
+        buf.putInt(p + 38, mode << 16);
+        p += 46 + Short.toUnsignedInt(buf.getShort(p + 28)) + Short.toUnsignedInt(buf.getShort(p + 30))
+            + Short.toUnsignedInt(buf.getShort(p + 32));
+      }
+    }
+    return out;
+  }
+}
