@@ -12,8 +12,6 @@ observe it: error payloads and error types, the `[ERROR] ...` log record, the
 Known differences:
  - A missing handler function fails init (Runtime.HandlerNotFound on
    /init/error) instead of failing every invocation.
- - Any non-import exception raised while importing the handler module is
-   reported as Runtime.ImportModuleError, not under its own class name.
  - No response streaming, no JSON log format, no AWS_LAMBDA_LOG_LEVEL.
 
 Cold start: besides built-in modules only `json` and `os` are imported up
@@ -255,8 +253,8 @@ def load_handler(handler_name):
         where = f'  File "{e.filename}" Line {e.lineno}\n    {(e.text or "").strip()}\n'
         raise Fault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_path}': {e}", [where]) from None
     except Exception as e:
-        raise Fault("Runtime.ImportModuleError", f"Unable to import module '{module_path}': {e}",
-                    _stack_trace(e.__traceback__)) from None
+        # Real Lambda reports an exception raised by module-level code under its own class name.
+        raise Fault(type(e).__name__, str(e), _stack_trace(e.__traceback__)) from None
     try:
         return getattr(module, function_name)
     except AttributeError:

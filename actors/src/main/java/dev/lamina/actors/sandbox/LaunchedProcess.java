@@ -51,16 +51,26 @@ public final class LaunchedProcess {
   }
 
   /**
-   * Peak resident memory in MB of the process and its live descendants (VmHWM of each). Reads
-   * /proc: blocking, but cheap.
+   * Peak resident memory in MB of the process and its descendants (VmHWM of each). Reads /proc:
+   * blocking, but cheap. Listing descendants walks all of /proc, so the list is refreshed only
+   * every {@value #DESCENDANTS_REFRESH} calls; a runtime's process tree rarely changes.
    */
   public long peakMemoryMb() {
+    if (descendants == null || ++measurements % DESCENDANTS_REFRESH == 0) {
+      try (Stream<ProcessHandle> all = process.descendants()) {
+        descendants = all.mapToLong(ProcessHandle::pid).toArray();
+      }
+    }
     long kb = hwmKb(process.pid());
-    try (Stream<ProcessHandle> descendants = process.descendants()) {
-      kb += descendants.mapToLong(h -> hwmKb(h.pid())).sum();
+    for (long pid : descendants) {
+      kb += hwmKb(pid);
     }
     return Math.max(1, (kb + 1023) / 1024);
   }
+
+  private static final int DESCENDANTS_REFRESH = 32;
+  private long[] descendants;
+  private int measurements;
 
   private static long hwmKb(long pid) {
     try {

@@ -37,7 +37,9 @@ final class RuntimeApiServer {
             "pekko.http.server.idle-timeout = infinite\n"
                 + "pekko.http.server.request-timeout = infinite\n"
                 + "pekko.http.server.parsing.max-content-length = " + (maxResponseBytes + 1024 * 1024) + "\n"
-                + "pekko.http.server.remote-address-header = off\n")
+                + "pekko.http.server.remote-address-header = off\n"
+                // Small request/response pairs on loopback: Nagle's algorithm would only add delay.
+                + "pekko.http.server.socket-options.tcp-no-delay = on\n")
         .withFallback(system.settings().config()));
     Materializer mat = Materializer.matFromSystem(system);
     return Http.get(system).newServerAt("127.0.0.1", 0).withSettings(settings)

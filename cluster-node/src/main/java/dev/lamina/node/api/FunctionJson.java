@@ -1,5 +1,7 @@
 package dev.lamina.node.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.registry.FunctionConfig;
@@ -8,7 +10,13 @@ import dev.lamina.persistence.code.CodeDigest;
 /** Renders configurations in Lambda's FunctionConfiguration shape (member order of the model). */
 public final class FunctionJson {
 
-  public static final ObjectMapper MAPPER = new ObjectMapper();
+  /**
+   * Request bodies carry code as one base64 string of up to ~70 MB: Jackson's default 20 M
+   * character limit on a string would refuse valid 15–50 MB packages.
+   */
+  public static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(128 * 1024 * 1024).build())
+      .build());
 
   private final String arnPrefix;
 
