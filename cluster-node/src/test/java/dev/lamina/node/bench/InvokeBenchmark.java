@@ -46,9 +46,11 @@ public final class InvokeBenchmark {
 
   public static void main(String[] args) throws Exception {
     int warm = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+    boolean floors = args.length < 2 || !args[1].equals("--no-floors");
     List<String[]> rows = new ArrayList<>();
 
     List<Double> pythonStart = new ArrayList<>();
+    if (floors) {
     for (int i = 0; i < STARTS; i++) {
       long t = System.nanoTime();
       Process p = new ProcessBuilder("/usr/bin/python3", "-S", "-c", "pass").start();
@@ -70,8 +72,12 @@ public final class InvokeBenchmark {
     }
     rows.add(row("floor: bootstrap cold start to first `/next`, minimal endpoint, no sandbox", stubCold));
     rows.add(row("floor: warm Runtime API round trip (event → response), minimal endpoint", stubWarm));
+    TestNode.deleteTree(runtime);
+    }
 
-    try (TestNode node = TestNode.start()) {
+    // -D overrides (e.g. dispatcher settings) reach the node, for experiments.
+    try (TestNode node = TestNode.start(Files.createTempDirectory("lamina-bench-"), true,
+        com.typesafe.config.ConfigFactory.systemProperties())) {
       SdkBytes noop = Examples.zipOf("python/noop");
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       List<Double> cold = new ArrayList<>();
@@ -104,7 +110,6 @@ public final class InvokeBenchmark {
       }
       rows.add(row("Lamina: warm invoke, python no-op, via HTTP API (sequential, one client)", warmHttp));
     }
-    TestNode.deleteTree(runtime);
 
     System.out.println("| what | n | p50 ms | p99 ms | min ms |");
     System.out.println("|---|---|---|---|---|");
