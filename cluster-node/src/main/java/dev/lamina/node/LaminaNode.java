@@ -75,10 +75,12 @@ public final class LaminaNode implements AutoCloseable {
   private final InvokeService invoker;
   private final LogStore logs;
   private final ExecutorService blocking;
+  private final ExecutorService runtimeApiThreads;
   private final ServerBinding binding;
 
   private LaminaNode(ActorSystem<Void> system, NodeSettings settings, SandboxLauncher launcher,
-      FunctionService functions, InvokeService invoker, LogStore logs, ExecutorService blocking, ServerBinding binding) {
+      FunctionService functions, InvokeService invoker, LogStore logs, ExecutorService blocking,
+      ExecutorService runtimeApiThreads, ServerBinding binding) {
     this.system = system;
     this.settings = settings;
     this.launcher = launcher;
@@ -86,6 +88,7 @@ public final class LaminaNode implements AutoCloseable {
     this.invoker = invoker;
     this.logs = logs;
     this.blocking = blocking;
+    this.runtimeApiThreads = runtimeApiThreads;
     this.binding = binding;
   }
 
@@ -109,6 +112,7 @@ public final class LaminaNode implements AutoCloseable {
     LocalCodeStore code = new LocalCodeStore(dataDir.resolve("code"), settings.maxUnzippedBytes());
     FileLogStore logs = new FileLogStore(dataDir.resolve("logs"), config.getBytes("lamina.logs.max-file-bytes"));
     ExecutorService blocking = blockingPool();
+    ExecutorService runtimeApiThreads = runtimeApiPool();
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "lamina", config);
     try {
@@ -119,7 +123,8 @@ public final class LaminaNode implements AutoCloseable {
       ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes = system.systemActorOf(
           Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());
       FunctionRegistry.initSharding(system, settings.functionArnPrefix(), Clock.systemUTC(), changes);
-      SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking);
+      SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
+          runtimeApiThreads);
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(
           WorkerActor.create(code, deps, workerMemoryMb(config)), "worker", Props.empty());
       FunctionActor.initSharding(system, worker);
@@ -130,7 +135,8 @@ public final class LaminaNode implements AutoCloseable {
       InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout());
       HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
-      LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking, binding);
+      LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking,
+          runtimeApiThreads, binding);
       log.info("Lamina node up in {} ms: API http://{}:{}, data {}, sandboxes: {}",
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), settings.host(), node.port(), dataDir,
           launcher.name());
@@ -138,6 +144,7 @@ public final class LaminaNode implements AutoCloseable {
     } catch (RuntimeException e) {
       system.terminate();
       blocking.shutdownNow();
+      runtimeApiThreads.shutdownNow();
       logs.close();
       throw e;
     }
@@ -193,6 +200,7 @@ public final class LaminaNode implements AutoCloseable {
     }
     logs.close();
     blocking.shutdown();
+    runtimeApiThreads.shutdownNow();
     try {
       blocking.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -225,6 +233,16 @@ public final class LaminaNode implements AutoCloseable {
     AtomicInteger n = new AtomicInteger();
     return Executors.newFixedThreadPool(16, r -> {
       Thread t = new Thread(r, "lamina-blocking-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Runtime API request threads: each parked {@code /next} holds one, so the pool grows on demand. */
+  private static ExecutorService runtimeApiPool() {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "lamina-runtime-api-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;
     });

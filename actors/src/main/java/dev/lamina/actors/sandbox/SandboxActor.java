@@ -1,41 +1,39 @@
 package dev.lamina.actors.sandbox;
 
+import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.Invocation;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.persistence.logs.LogStore;
 import java.io.IOException;
-import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.util.ByteString;
 
 /**
  * One execution environment for one function revision: one OS process running a runtime that
- * speaks the Runtime API to an endpoint serving this sandbox alone. Serves one invocation at a
- * time; its process memory and /tmp survive between invocations (warm reuse).
+ * speaks the Runtime API to an endpoint serving this sandbox alone ({@link RuntimeEndpoint}).
+ * Serves one invocation at a time; its process memory and /tmp survive between invocations.
  *
  * <p>Contract: the owning {@link FunctionActor} sends {@link Invoke} only after this sandbox
  * reported {@code SandboxReady} or {@code SandboxIdle}. An Invoke that arrives at any other time
@@ -44,40 +42,41 @@ import org.apache.pekko.util.ByteString;
  * {@code SandboxGone} (stopped after having been ready) when this sandbox ends. A sandbox whose
  * invocation timed out or whose process died is never reused.
  *
- * <p>States: Starting (bind endpoint, start process) → Initializing (runtime init, until its
- * first {@code /next}) → Idle ⇄ Busy → Completing (collecting logs) → Idle; any → Stopping
- * (process killed, waiting until it has exited) → stopped. Leaving, the actor kills the whole
- * process tree and waits for it before releasing the port and directories.
+ * <p>States: Starting (endpoint bound, process started) → Initializing (until the runtime's first
+ * {@code /next}) → Idle ⇄ Busy (→ AwaitingExit when the process must die) → Stopping (process
+ * killed, waiting until it and its descendants have exited) → stopped. Leaving, the actor closes
+ * the endpoint and removes the sandbox's directory only after every process is gone.
  */
 public final class SandboxActor {
 
   public sealed interface Command
-      permits Invoke, Stop, Bound, StartFailed, Launched, ProcessExited, NextRequested, ResponsePosted,
-          ErrorPosted, InitErrorPosted, ResponseTooLarge, InvokeTimedOut, InitTimedOut, KeepAliveExpired,
-          InitOutputRead, Finished {}
+      permits Invoke, Stop, Started, StartFailed, ProcessExited, RuntimeReady, ResultPosted, InitErrorPosted,
+          InvokeTimedOut, InitTimedOut, KeepAliveExpired, InitLogged, Finished {}
 
   public record Invoke(Invocation invocation, ActorRef<InvocationResult> replyTo) implements Command {}
 
   public record Stop(String reason) implements Command {}
 
-  record Bound(ServerBinding binding) implements Command {}
+  record Started(RuntimeEndpoint endpoint, LaunchedProcess process) implements Command {}
 
   record StartFailed(String errorType, String message) implements Command {}
 
-  record Launched(LaunchedProcess process) implements Command {}
-
   record ProcessExited(int exitCode) implements Command {}
 
-  record NextRequested(CompletableFuture<HttpResponse> reply) implements Command {}
+  /** The runtime called {@code /next} for the first time: init is over. */
+  enum RuntimeReady implements Command { INSTANCE }
 
-  record ResponsePosted(String requestId, ByteString body, CompletableFuture<HttpResponse> reply) implements Command {}
+  /**
+   * The runtime posted the result of {@code requestId} ({@code /response} or {@code /error}); the
+   * endpoint has already collected the output written meanwhile and the peak memory.
+   *
+   * @param tooLarge the response exceeded the limit ({@code body} is null)
+   * @param endNanos when the result arrived (System.nanoTime)
+   */
+  record ResultPosted(String requestId, ByteString body, boolean isError, String errorType, boolean tooLarge,
+      String output, long maxMemoryMb, long endNanos) implements Command {}
 
-  record ErrorPosted(String requestId, String errorType, ByteString body, CompletableFuture<HttpResponse> reply)
-      implements Command {}
-
-  record InitErrorPosted(String errorType, ByteString body, CompletableFuture<HttpResponse> reply) implements Command {}
-
-  record ResponseTooLarge(String requestId, CompletableFuture<HttpResponse> reply) implements Command {}
+  record InitErrorPosted(String errorType, ByteString body) implements Command {}
 
   record InvokeTimedOut(String requestId) implements Command {}
 
@@ -85,29 +84,22 @@ public final class SandboxActor {
 
   enum KeepAliveExpired implements Command { INSTANCE }
 
-  record InitOutputRead(long offset) implements Command {}
+  enum InitLogged implements Command { INSTANCE }
 
-  record Finished(InvocationResult result, long outputOffset, boolean reusable, ActorRef<InvocationResult> replyTo)
-      implements Command {}
+  record Finished(InvocationResult result, boolean reusable, ActorRef<InvocationResult> replyTo) implements Command {}
 
-  /** What a sandbox needs from its node. */
+  /**
+   * What a sandbox needs from its node. {@code blocking} runs disk and process work;
+   * {@code runtimeApi} runs Runtime API requests, whose {@code /next} calls park a thread each.
+   */
   public record Deps(SandboxLauncher launcher, RuntimeFiles runtimes, SandboxSettings settings, LogStore logs,
-      Executor blocking) {}
+      ExecutorService blocking, ExecutorService runtimeApi) {}
 
-  /** How an invocation ended, before logs are collected. */
+  /** How an invocation ended, before its log block is written. */
   private record Outcome(ByteString payload, boolean functionError, boolean reusable, String logNote) {}
 
   /** The invocation in progress. */
-  private static final class Current {
-    final Invoke invoke;
-    final long startNanos;
-    boolean delivered;
-
-    Current(Invoke invoke, long startNanos) {
-      this.invoke = invoke;
-      this.startNanos = startNanos;
-    }
-
+  private record Current(Invoke invoke, long startNanos) {
     String id() {
       return invoke.invocation().requestId();
     }
@@ -124,16 +116,15 @@ public final class SandboxActor {
   private final Deps deps;
   private final ActorRef<FunctionActor.Command> owner;
   private final Path dir;
-  private final Path outputFile;
+  private final SandboxOutput output;
 
-  private ServerBinding binding;
+  private RuntimeEndpoint endpoint;
   private LaunchedProcess process;
   private long launchNanos;
   private double initDurationMs = -1;   // reported on the first invocation only, then reset
-  private long outputOffset;
-  private CompletableFuture<HttpResponse> waiter;   // the runtime's pending /next
   private boolean exited;
   private boolean stopRequested;
+  private boolean readyBeforeStarted;
 
   private SandboxActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FunctionConfig config,
       Path codeDir, Deps deps, ActorRef<FunctionActor.Command> owner) {
@@ -144,64 +135,73 @@ public final class SandboxActor {
     this.deps = deps;
     this.owner = owner;
     this.dir = deps.settings().dataDir().resolve("sandboxes").resolve(UUID.randomUUID().toString());
-    this.outputFile = dir.resolve("output.log");
+    this.output = new SandboxOutput(dir.resolve("output.log"));
   }
 
   public static Behavior<Command> create(FunctionConfig config, Path codeDir, Deps deps,
       ActorRef<FunctionActor.Command> owner) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      SandboxActor sandbox = new SandboxActor(ctx, timers, config, codeDir, deps, owner);
-      return sandbox.start();
-    }));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new SandboxActor(ctx, timers, config, codeDir, deps, owner).start()));
   }
 
   // ---- Starting ---------------------------------------------------------------------------
 
   private Behavior<Command> start() {
     timers.startSingleTimer(TIMER_INIT, InitTimedOut.INSTANCE, deps.settings().initTimeout());
-    ctx.pipeToSelf(RuntimeApiServer.bind(ctx.getSystem(), ctx.getSelf(), deps.settings().maxResponseBytes()),
-        (b, failure) -> failure == null ? new Bound(b)
-            : new StartFailed("Sandbox.Failure", "Runtime API endpoint could not bind: " + failure));
-    return answeringStrayCalls(Behaviors.receive(Command.class)
-        .onMessage(Bound.class, this::onBound)
-        .onMessage(Launched.class, this::onLaunched)
-        .onMessage(StartFailed.class, m -> failInit(m.errorType(), m.message(), null))
-        .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Failure", "Sandbox did not start in time", null))
-        .onMessage(Stop.class, m -> stopping())
-        .onMessage(Invoke.class, this::rejectInvoke)
-        .onSignal(PostStop.class, s -> cleanUpNow())
-        )
-        .build();
-  }
-
-  private Behavior<Command> onBound(Bound bound) {
-    binding = bound.binding();
-    String runtimeApi = "127.0.0.1:" + binding.localAddress().getPort();
     if (config.runtime().startsWith("provided") && !Files.isExecutable(codeDir.resolve("bootstrap"))) {
       return failInit("Runtime.InvalidEntrypoint",
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]", null);
     }
+    ActorRef<Command> self = ctx.getSelf();
     launchNanos = System.nanoTime();
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
-      try {
-        Path tmp = Files.createDirectories(dir.resolve("tmp"));
-        Files.createFile(outputFile);
-        SandboxLauncher.Layout layout = deps.launcher().layout(codeDir, deps.runtimes().root(), tmp);
-        return deps.launcher().launch(new SandboxLauncher.LaunchSpec(
-            RuntimeCommand.argv(config, layout, deps.settings()),
-            RuntimeCommand.environment(config, layout, runtimeApi, deps.settings()),
-            codeDir, deps.runtimes().root(), tmp, outputFile, config.memorySizeMb(), config.ephemeralStorageMb()));
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-    }, deps.blocking()), (p, failure) -> failure == null ? new Launched(p)
-        : new StartFailed("Runtime.InvalidEntrypoint", "Runtime could not start: " + rootMessage(failure)));
-    return Behaviors.same();
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> launch(self), deps.blocking()),
+        (started, failure) -> failure == null ? started
+            : new StartFailed("Runtime.InvalidEntrypoint", "Runtime could not start: " + rootMessage(failure)));
+    return answeringStrayCalls(Behaviors.receive(Command.class)
+        .onMessage(Started.class, this::onStarted)
+        .onMessage(RuntimeReady.class, m -> {
+          readyBeforeStarted = true;  // the runtime was faster than our Started message
+          return Behaviors.same();
+        })
+        .onMessage(StartFailed.class, m -> failInit(m.errorType(), m.message(), null))
+        .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Failure", "Sandbox did not start in time", null))
+        .onMessage(Stop.class, m -> stopping())
+        .onMessage(Invoke.class, this::rejectInvoke))
+        .onSignal(PostStop.class, s -> cleanUpNow())
+        .build();
   }
 
-  private Behavior<Command> onLaunched(Launched launched) {
-    process = launched.process();
+  /** Runs on the blocking executor: directories, the Runtime API endpoint, the process. */
+  private Started launch(ActorRef<Command> self) {
+    RuntimeEndpoint ep = null;
+    try {
+      Path tmp = Files.createDirectories(dir.resolve("tmp"));
+      Files.createFile(dir.resolve("output.log"));
+      ep = RuntimeEndpoint.start(self, output, deps.settings().maxResponseBytes(), config.memorySizeMb(),
+          deps.runtimeApi());
+      SandboxLauncher.Layout layout = deps.launcher().layout(codeDir, deps.runtimes().root(), tmp);
+      LaunchedProcess p = deps.launcher().launch(new SandboxLauncher.LaunchSpec(
+          RuntimeCommand.argv(config, layout, deps.settings()),
+          RuntimeCommand.environment(config, layout, "127.0.0.1:" + ep.port(), deps.settings()),
+          codeDir, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
+          config.ephemeralStorageMb()));
+      output.attach(p);
+      return new Started(ep, p);
+    } catch (IOException e) {
+      if (ep != null) {
+        ep.close();
+      }
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private Behavior<Command> onStarted(Started started) {
+    endpoint = started.endpoint();
+    process = started.process();
     ctx.pipeToSelf(process.onExit(), (code, failure) -> new ProcessExited(code == null ? -1 : code));
+    if (readyBeforeStarted) {
+      onRuntimeReady();
+    }
     return initializing();
   }
 
@@ -209,46 +209,38 @@ public final class SandboxActor {
 
   private Behavior<Command> initializing() {
     return answeringStrayCalls(Behaviors.receive(Command.class)
-        .onMessage(NextRequested.class, this::onFirstNext)
-        .onMessage(InitOutputRead.class, this::onInitOutputRead)
+        .onMessage(RuntimeReady.class, m -> onRuntimeReady())
+        .onMessage(InitLogged.class, m -> {
+          owner.tell(new FunctionActor.SandboxReady(ctx.getSelf(), config.sandboxKey()));
+          return idle();
+        })
         .onMessage(InitErrorPosted.class, this::onInitError)
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           return failInit("Runtime.ExitError", exitMessage(m.exitCode()), null);
         })
-        .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Timedout",
-            String.format(Locale.ROOT, "Init timed out after %.2f seconds", deps.settings().initTimeout().toMillis() / 1000.0),
-            null))
+        .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Timedout", String.format(Locale.ROOT,
+            "Init timed out after %.2f seconds", deps.settings().initTimeout().toMillis() / 1000.0), null))
         .onMessage(Stop.class, m -> stopping())
-        .onMessage(Invoke.class, this::rejectInvoke)
+        .onMessage(Invoke.class, this::rejectInvoke))
         .onSignal(PostStop.class, s -> cleanUpNow())
-        )
         .build();
   }
 
-  private Behavior<Command> onFirstNext(NextRequested next) {
+  private Behavior<Command> onRuntimeReady() {
     timers.cancel(TIMER_INIT);
     initDurationMs = (System.nanoTime() - launchNanos) / 1e6;
-    waiter = next.reply();
-    // Output written during init belongs before the first START line.
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
-      OutputSlice init = readOutput(outputOffset);
-      if (!init.text().isEmpty()) {
-        deps.logs().append(config.name(), init.text());
+    // Output written during init goes to the log before the first START line.
+    ctx.pipeToSelf(CompletableFuture.runAsync(() -> {
+      String init = output.take();
+      if (!init.isEmpty()) {
+        deps.logs().append(config.name(), init);
       }
-      return init.nextOffset();
-    }, deps.blocking()), (offset, failure) -> new InitOutputRead(offset == null ? outputOffset : offset));
+    }, deps.blocking()), (v, failure) -> InitLogged.INSTANCE);
     return Behaviors.same();
   }
 
-  private Behavior<Command> onInitOutputRead(InitOutputRead read) {
-    outputOffset = read.offset();
-    owner.tell(new FunctionActor.SandboxReady(ctx.getSelf(), config.sandboxKey()));
-    return idle();
-  }
-
   private Behavior<Command> onInitError(InitErrorPosted posted) {
-    posted.reply().complete(RuntimeApiServer.accepted());
     String type = posted.errorType() == null ? "Runtime.Unknown" : posted.errorType();
     ByteString body = posted.body().isEmpty() ? ByteString.fromString(Json.error(type, type)) : posted.body();
     return failInit(type, null, body);
@@ -259,11 +251,7 @@ public final class SandboxActor {
     timers.cancel(TIMER_INIT);
     owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), errorType, message, payload));
     String note = message != null ? errorType + ": " + message : "INIT_REPORT Status: error\tError Type: " + errorType;
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
-      OutputSlice init = readOutput(outputOffset);
-      deps.logs().append(config.name(), init.text() + note + "\n");
-      return init.nextOffset();
-    }, deps.blocking()), (offset, failure) -> new InitOutputRead(0));
+    CompletableFuture.runAsync(() -> deps.logs().append(config.name(), output.take() + note + "\n"), deps.blocking());
     return stopping();
   }
 
@@ -273,95 +261,33 @@ public final class SandboxActor {
     timers.startSingleTimer(TIMER_KEEPALIVE, KeepAliveExpired.INSTANCE, deps.settings().keepAlive());
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
-        .onMessage(NextRequested.class, m -> {
-          waiter = m.reply();
-          return Behaviors.same();
-        })
         .onMessage(KeepAliveExpired.class, m -> leave())
         .onMessage(Stop.class, m -> leave())
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           return leave();
-        })
+        }))
         .onSignal(PostStop.class, s -> cleanUpNow())
-        )
         .build();
   }
 
   private Behavior<Command> onInvoke(Invoke invoke) {
     timers.cancel(TIMER_KEEPALIVE);
     Current current = new Current(invoke, System.nanoTime());
-    timers.startSingleTimer(TIMER_INVOKE, new InvokeTimedOut(current.id()),
-        Duration.ofSeconds(config.timeoutSeconds()));
-    if (waiter != null) {
-      deliver(current);
-    }
+    timers.startSingleTimer(TIMER_INVOKE, new InvokeTimedOut(current.id()), Duration.ofSeconds(config.timeoutSeconds()));
+    endpoint.deliver(invoke.invocation(), System.currentTimeMillis() + config.timeoutSeconds() * 1000L);
     return busy(current);
-  }
-
-  private void deliver(Current current) {
-    Invocation inv = current.invoke.invocation();
-    long deadline = System.currentTimeMillis() + config.timeoutSeconds() * 1000L;
-    HttpResponse response = HttpResponse.create()
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, inv.payload()))
-        .addHeader(RawHeader.create("Lambda-Runtime-Aws-Request-Id", inv.requestId()))
-        .addHeader(RawHeader.create("Lambda-Runtime-Deadline-Ms", Long.toString(deadline)))
-        .addHeader(RawHeader.create("Lambda-Runtime-Invoked-Function-Arn", inv.invokedFunctionArn()));
-    if (inv.traceId() != null) {
-      response = response.addHeader(RawHeader.create("Lambda-Runtime-Trace-Id", inv.traceId()));
-    }
-    if (inv.clientContext() != null) {
-      response = response.addHeader(RawHeader.create("Lambda-Runtime-Client-Context", inv.clientContext()));
-    }
-    CompletableFuture<HttpResponse> w = waiter;
-    waiter = null;
-    current.delivered = true;
-    w.complete(response);
   }
 
   private Behavior<Command> busy(Current current) {
     return answeringStrayCalls(Behaviors.receive(Command.class)
-        .onMessage(NextRequested.class, m -> {
-          waiter = m.reply();
-          if (!current.delivered) {
-            deliver(current);
-          }
-          return Behaviors.same();
-        })
-        .onMessage(ResponsePosted.class, m -> {
-          if (!m.requestId().equals(current.id())) {
-            m.reply().complete(RuntimeApiServer.error(400, "InvalidRequestID", "Invalid request ID"));
-            return Behaviors.same();
-          }
-          m.reply().complete(RuntimeApiServer.accepted());
-          return complete(current, new Outcome(m.body(), false, true, null));
-        })
-        .onMessage(ErrorPosted.class, m -> {
-          if (!m.requestId().equals(current.id())) {
-            m.reply().complete(RuntimeApiServer.error(400, "InvalidRequestID", "Invalid request ID"));
-            return Behaviors.same();
-          }
-          m.reply().complete(RuntimeApiServer.accepted());
-          String type = m.errorType() == null ? "Function.Unknown" : m.errorType();
-          ByteString body = m.body().isEmpty() ? ByteString.fromString(Json.error(type, type)) : m.body();
-          return complete(current, new Outcome(body, true, true, null));
-        })
-        .onMessage(ResponseTooLarge.class, m -> {
-          m.reply().complete(RuntimeApiServer.error(413, "RequestEntityTooLarge",
-              "Exceeded maximum allowed payload size (" + deps.settings().maxResponseBytes() + " bytes)."));
-          if (!m.requestId().equals(current.id())) {
-            return Behaviors.same();
-          }
-          String message = "Response payload size exceeded maximum allowed payload size ("
-              + deps.settings().maxResponseBytes() + " bytes).";
-          ByteString payload = ByteString.fromString(
-              "{\"errorMessage\":" + Json.quote(message) + ",\"errorType\":\"Function.ResponseSizeTooLarge\"}");
-          return complete(current, new Outcome(payload, true, true, null));
-        })
+        .onMessage(ResultPosted.class, m -> m.requestId().equals(current.id()) ? onResult(current, m)
+            : Behaviors.same())
         .onMessage(InvokeTimedOut.class, m -> {
           if (!m.requestId().equals(current.id())) {
             return Behaviors.same();
           }
+          endpoint.abandonCurrent();
           String seconds = String.format(Locale.ROOT, "%.2f", (double) config.timeoutSeconds());
           String message = "RequestId: " + current.id() + " Error: Task timed out after " + seconds + " seconds";
           String note = Instant.now() + " " + current.id() + " Task timed out after " + seconds + " seconds";
@@ -370,59 +296,74 @@ public final class SandboxActor {
         })
         .onMessage(ProcessExited.class, m -> {
           exited = true;
+          endpoint.abandonCurrent();
           String message = "RequestId: " + current.id() + " Error: " + exitMessage(m.exitCode());
-          return complete(current, new Outcome(ByteString.fromString(Json.error("Runtime.ExitError", message)),
+          return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Runtime.ExitError", message)),
               true, false, message + "\nRuntime.ExitError"));
         })
         .onMessage(Stop.class, m -> {
+          endpoint.abandonCurrent();
           String message = "RequestId: " + current.id() + " Error: Sandbox stopped: " + m.reason();
           return awaitExit(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Failure", message)),
               true, false, message));
         })
-        .onMessage(Invoke.class, this::rejectInvoke)
+        .onMessage(Invoke.class, this::rejectInvoke))
         .onSignal(PostStop.class, s -> cleanUpNow())
-        )
         .build();
+  }
+
+  /** The warm path: the endpoint already collected output and memory, so finish right here. */
+  private Behavior<Command> onResult(Current current, ResultPosted posted) {
+    timers.cancel(TIMER_INVOKE);
+    Outcome outcome;
+    if (posted.tooLarge()) {
+      outcome = new Outcome(ByteString.fromString("{\"errorMessage\":" + Json.quote(
+          "Response payload size exceeded maximum allowed payload size (" + deps.settings().maxResponseBytes()
+              + " bytes).") + ",\"errorType\":\"Function.ResponseSizeTooLarge\"}"), true, true, null);
+    } else if (posted.isError()) {
+      String type = posted.errorType() == null ? "Function.Unknown" : posted.errorType();
+      outcome = new Outcome(posted.body().isEmpty() ? ByteString.fromString(Json.error(type, type)) : posted.body(),
+          true, true, null);
+    } else {
+      outcome = new Outcome(posted.body(), false, true, null);
+    }
+    double durationMs = (posted.endNanos() - current.startNanos()) / 1e6;
+    return onFinished(finish(current, outcome, durationMs, posted.output(), posted.maxMemoryMb()));
   }
 
   /** The process must die (timeout, stop): kill it and finish the invocation once it has exited. */
   private Behavior<Command> awaitExit(Current current, Outcome outcome) {
     timers.cancel(TIMER_INVOKE);
     if (exited) {
-      return complete(current, outcome);
+      return finishAsync(current, outcome);
     }
     process.kill();
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(ProcessExited.class, m -> {
           exited = true;
-          return complete(current, outcome);
+          return finishAsync(current, outcome);
         })
-        .onMessage(NextRequested.class, m -> Behaviors.same())
-        .onMessage(Invoke.class, this::rejectInvoke)
+        .onMessage(Stop.class, m -> {
+          stopRequested = true;
+          return Behaviors.same();
+        })
+        .onMessage(Invoke.class, this::rejectInvoke))
         .onSignal(PostStop.class, s -> cleanUpNow())
-        )
         .build();
   }
 
-  // ---- Completing ---------------------------------------------------------------------------
-
-  /** Collects the invocation's output and memory off the actor, then replies (see onFinished). */
-  private Behavior<Command> complete(Current current, Outcome outcome) {
+  /** A failed invocation: collect its output off the actor, then reply (see onFinished). */
+  private Behavior<Command> finishAsync(Current current, Outcome outcome) {
     timers.cancel(TIMER_INVOKE);
-    double durationMs = (System.nanoTime() - current.startNanos) / 1e6;
-    double initMs = initDurationMs;
-    initDurationMs = -1;
-    long from = outputOffset;
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> finish(current, outcome, durationMs, initMs, from),
-        deps.blocking()), (finished, failure) -> failure == null ? finished
+    double durationMs = (System.nanoTime() - current.startNanos()) / 1e6;
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(
+            () -> finish(current, outcome, durationMs, output.take(), output.peakMemoryMb(config.memorySizeMb())),
+            deps.blocking()),
+        (finished, failure) -> failure == null ? finished
             : new Finished(InvocationResult.ran(current.id(), outcome.payload(), outcome.functionError(),
-                config.version(), null), from, outcome.reusable(), current.invoke.replyTo()));
+                config.version(), null), outcome.reusable(), current.invoke().replyTo()));
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Finished.class, this::onFinished)
-        .onMessage(NextRequested.class, m -> {
-          waiter = m.reply();
-          return Behaviors.same();
-        })
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           return Behaviors.same();
@@ -431,20 +372,17 @@ public final class SandboxActor {
           stopRequested = true;  // honoured once the reply is out: see onFinished
           return Behaviors.same();
         })
-        .onMessage(Invoke.class, this::rejectInvoke)
+        .onMessage(Invoke.class, this::rejectInvoke))
         .onSignal(PostStop.class, s -> cleanUpNow())
-        )
         .build();
   }
 
-  /** Runs on the blocking executor: reads output, measures memory, writes the log block. */
-  private Finished finish(Current current, Outcome outcome, double durationMs, double initMs, long from) {
-    OutputSlice out = readOutput(from);
-    long maxMemory = process.isAlive() ? process.peakMemoryMb() : config.memorySizeMb();
+  /** Builds the START/END/REPORT block (CPU only; the log store's append does not block). */
+  private Finished finish(Current current, Outcome outcome, double durationMs, String out, long maxMemoryMb) {
     String id = current.id();
-    StringBuilder log = new StringBuilder(256 + out.text().length());
+    StringBuilder log = new StringBuilder(256 + out.length());
     log.append("START RequestId: ").append(id).append(" Version: ").append(config.version()).append('\n');
-    log.append(out.text());
+    log.append(out);
     if (outcome.logNote() != null) {
       log.append(outcome.logNote()).append('\n');
     }
@@ -453,20 +391,20 @@ public final class SandboxActor {
         .append(String.format(Locale.ROOT, "\tDuration: %.2f ms", durationMs))
         .append("\tBilled Duration: ").append((long) Math.ceil(durationMs)).append(" ms")
         .append("\tMemory Size: ").append(config.memorySizeMb()).append(" MB")
-        .append("\tMax Memory Used: ").append(Math.min(maxMemory, config.memorySizeMb())).append(" MB");
-    if (initMs >= 0) {
-      log.append(String.format(Locale.ROOT, "\tInit Duration: %.2f ms", initMs));
+        .append("\tMax Memory Used: ").append(maxMemoryMb).append(" MB");
+    if (initDurationMs >= 0) {
+      log.append(String.format(Locale.ROOT, "\tInit Duration: %.2f ms", initDurationMs));
+      initDurationMs = -1;
     }
     log.append("\t\n");
     String text = log.toString();
     deps.logs().append(config.name(), text);
-    String tail = current.invoke.invocation().tailLog() ? lastFourKb(text) : null;
+    String tail = current.invoke().invocation().tailLog() ? lastFourKb(text) : null;
     return new Finished(InvocationResult.ran(id, outcome.payload(), outcome.functionError(), config.version(), tail),
-        out.nextOffset(), outcome.reusable(), current.invoke.replyTo());
+        outcome.reusable(), current.invoke().replyTo());
   }
 
   private Behavior<Command> onFinished(Finished finished) {
-    outputOffset = finished.outputOffset();
     // The reply goes straight to whoever asked; the owner hears about the sandbox afterwards.
     finished.replyTo().tell(finished.result());
     if (!finished.reusable() || exited || stopRequested) {
@@ -480,7 +418,7 @@ public final class SandboxActor {
 
   private Behavior<Command> rejectInvoke(Invoke invoke) {
     invoke.replyTo().tell(InvocationResult.refused(invoke.invocation().requestId(),
-        dev.lamina.actors.LambdaError.Code.ServiceException, "Sandbox was not ready for an invocation", null));
+        LambdaError.Code.ServiceException, "Sandbox was not ready for an invocation", null));
     return Behaviors.same();
   }
 
@@ -492,10 +430,6 @@ public final class SandboxActor {
 
   private Behavior<Command> stopping() {
     timers.cancelAll();
-    if (waiter != null) {
-      waiter.complete(RuntimeApiServer.error(500, "Sandbox.Stopped", "Runtime should exit promptly"));
-      waiter = null;
-    }
     if (process == null || exited) {
       return Behaviors.stopped();
     }
@@ -505,13 +439,8 @@ public final class SandboxActor {
           exited = true;
           return Behaviors.stopped();
         })
-        .onMessage(Invoke.class, this::rejectInvoke)
-        .onMessage(NextRequested.class, m -> {
-          m.reply().complete(RuntimeApiServer.error(500, "Sandbox.Stopped", "Runtime should exit promptly"));
-          return Behaviors.same();
-        })
+        .onMessage(Invoke.class, this::rejectInvoke))
         .onSignal(PostStop.class, s -> cleanUpNow())
-        )
         .build();
   }
 
@@ -520,76 +449,42 @@ public final class SandboxActor {
     if (process != null && !exited) {
       process.kill();
     }
-    if (waiter != null) {
-      waiter.complete(RuntimeApiServer.error(500, "Sandbox.Stopped", "Runtime should exit promptly"));
-    }
-    if (binding != null) {
-      binding.terminate(Duration.ofSeconds(1));
-    }
+    RuntimeEndpoint ep = endpoint;
     LaunchedProcess p = process;
     Path d = dir;
-    Runnable removeDir = () -> deleteTree(d);
-    if (p == null) {
-      CompletableFuture.runAsync(removeDir, deps.blocking());
-    } else {
-      // Remove the directory only once every process that could write to it is gone.
-      p.onExit().whenCompleteAsync((code, failure) -> removeDir.run(), deps.blocking());
-    }
+    // Close the endpoint and remove the directory only once every process that could use them is gone.
+    CompletableFuture<?> gone = p == null ? CompletableFuture.completedFuture(null) : p.onExit();
+    gone.whenCompleteAsync((code, failure) -> {
+      if (ep != null) {
+        ep.close();
+      }
+      deleteTree(d);
+    }, deps.blocking());
     return Behaviors.same();
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
   /**
-   * Runtime API calls that make no sense in the current state are answered, never dropped: a
-   * runtime waiting for an answer that never comes would hang (e.g. one re-sending a response
-   * after its connection broke).
+   * Messages that can arrive late in any state (a result after a timeout, an init error after
+   * init) are dropped here explicitly: the endpoint has already answered the runtime.
    */
-  private org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Command> answeringStrayCalls(
-      org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Command> builder) {
+  private BehaviorBuilder<Command> answeringStrayCalls(BehaviorBuilder<Command> builder) {
     return builder
-        .onMessage(ResponsePosted.class, m -> invalidRequestId(m.reply()))
-        .onMessage(ErrorPosted.class, m -> invalidRequestId(m.reply()))
-        .onMessage(ResponseTooLarge.class, m -> invalidRequestId(m.reply()))
-        .onMessage(InitErrorPosted.class, m -> {
-          m.reply().complete(RuntimeApiServer.error(403, "InvalidStateTransition",
-              "State transition from Ready to InitError failed for runtime."));
-          return Behaviors.same();
-        });
-  }
-
-  private Behavior<Command> invalidRequestId(CompletableFuture<HttpResponse> reply) {
-    reply.complete(RuntimeApiServer.error(400, "InvalidRequestID", "Invalid request ID"));
-    return Behaviors.same();
-  }
-
-  private record OutputSlice(String text, long nextOffset) {}
-
-  /** Everything the process wrote since {@code from}, ending at a line break. Blocking. */
-  private OutputSlice readOutput(long from) {
-    try (RandomAccessFile raf = new RandomAccessFile(outputFile.toFile(), "r")) {
-      long length = raf.length();
-      if (length <= from) {
-        return new OutputSlice("", from);
-      }
-      long n = Math.min(length - from, 8L * 1024 * 1024);  // bound what one invocation may log
-      byte[] bytes = new byte[(int) n];
-      raf.seek(from);
-      raf.readFully(bytes);
-      String text = new String(bytes, StandardCharsets.UTF_8);
-      if (!text.endsWith("\n")) {
-        text = text + "\n";
-      }
-      return new OutputSlice(text, from + n);
-    } catch (IOException e) {
-      return new OutputSlice("", from);
-    }
+        .onMessage(ResultPosted.class, m -> Behaviors.same())
+        .onMessage(InitErrorPosted.class, m -> Behaviors.same())
+        .onMessage(RuntimeReady.class, m -> Behaviors.same())
+        .onMessage(InvokeTimedOut.class, m -> Behaviors.same())
+        .onMessage(InitTimedOut.class, m -> Behaviors.same())
+        .onMessage(KeepAliveExpired.class, m -> Behaviors.same())
+        .onMessage(InitLogged.class, m -> Behaviors.same())
+        .onMessage(Stop.class, m -> Behaviors.same());
   }
 
   private static String lastFourKb(String log) {
     byte[] bytes = log.getBytes(StandardCharsets.UTF_8);
     int from = Math.max(0, bytes.length - 4096);
-    return Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(bytes, from, bytes.length));
+    return Base64.getEncoder().encodeToString(Arrays.copyOfRange(bytes, from, bytes.length));
   }
 
   static String exitMessage(int exitCode) {
@@ -624,7 +519,7 @@ public final class SandboxActor {
     try (Stream<Path> paths = Files.walk(dir)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException | RuntimeException e) {
-      // best effort: a leftover directory is removed at the next node start
+      // best effort: leftovers are removed at the next node start
     }
   }
 }

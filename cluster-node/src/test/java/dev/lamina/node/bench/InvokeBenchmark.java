@@ -109,6 +109,20 @@ public final class InvokeBenchmark {
         warmHttp.add(ms(t));
       }
       rows.add(row("Lamina: warm invoke, python no-op, via HTTP API (sequential, one client)", warmHttp));
+
+      // The same request as DryRun: parsing, validation and the cached config, no sandbox.
+      List<Double> dryRun = new ArrayList<>();
+      for (int i = 0; i < warm; i++) {
+        long t = System.nanoTime();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(node.endpoint()
+                + "/2015-03-31/functions/warm/invocations")).header("X-Amz-Invocation-Type", "DryRun")
+            .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 204) {
+          throw new IllegalStateException("DryRun failed: " + r.statusCode());
+        }
+        dryRun.add(ms(t));
+      }
+      rows.add(row("Lamina: DryRun invoke via HTTP API (front end only, no sandbox)", dryRun));
     }
 
     System.out.println("| what | n | p50 ms | p99 ms | min ms |");
