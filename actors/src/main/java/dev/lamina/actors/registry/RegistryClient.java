@@ -94,7 +94,7 @@ public final class RegistryClient {
         .map(n -> ask(n, FunctionRegistry.Get::new).thenApply(r -> r.config()).toCompletableFuture())
         .toList();
     return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
-        .thenApply(v -> asks.stream().map(CompletableFuture::join).filter(c -> c != null).toList());
+        .thenApply(v -> asks.stream().map(f -> f.getNow(null)).filter(c -> c != null).toList());
   }
 
   private AtomicLong generation(String name) {

@@ -1,0 +1,83 @@
+package dev.lamina.node.invoke;
+
+import static dev.lamina.node.testing.Functions.create;
+import static dev.lamina.node.testing.Functions.invoke;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lamina.node.cli.Main;
+import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.TestNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Each invocation's log block is stored per function and readable over HTTP and with `lamina logs`. */
+class LogsTest {
+
+  private static TestNode node;
+
+  @BeforeAll
+  static void startNode() {
+    node = TestNode.start();
+  }
+
+  @AfterAll
+  static void stopNode() {
+    node.close();
+  }
+
+  @Test
+  void logEndpointReturnsEveryInvocationsBlockInOrderAndFollowsFromAnOffset() throws Exception {
+    create(node.lambda(), "logged", "python3.11", "probe.echo", Examples.zipOf("python/probe"));
+    String first = invoke(node.lambda(), "logged", "{\"n\":1}").responseMetadata().requestId();
+    node.node().logs().flush();
+    HttpClient http = HttpClient.newHttpClient();
+
+    HttpResponse<String> all = http.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/lamina/logs/logged"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    long next = Long.parseLong(all.headers().firstValue("X-Lamina-Next-Offset").orElseThrow());
+    String second = invoke(node.lambda(), "logged", "{\"n\":2}").responseMetadata().requestId();
+    node.node().logs().flush();
+    HttpResponse<String> more = http.send(HttpRequest.newBuilder(URI.create(node.endpoint()
+        + "/lamina/logs/logged?offset=" + next)).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertEquals(200, all.statusCode());
+    assertTrue(all.body().startsWith("START RequestId: " + first + " Version: $LATEST\necho {'n': 1}\nEND RequestId: "
+        + first + "\nREPORT RequestId: " + first + "\tDuration: "), all.body());
+    assertTrue(more.body().startsWith("START RequestId: " + second), more.body());
+    assertTrue(more.body().contains("echo {'n': 2}"), more.body());
+    assertTrue(!more.body().contains(first), "the follow-up read starts where the first one ended");
+  }
+
+  @Test
+  void laminaLogsCommandPrintsTheFunctionsLog() throws Exception {
+    create(node.lambda(), "cli-logged", "python3.11", "probe.echo", Examples.zipOf("python/probe"));
+    String id = invoke(node.lambda(), "cli-logged", "{\"via\":\"cli\"}").responseMetadata().requestId();
+    node.node().logs().flush();
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    PrintStream original = System.out;
+
+    int exit;
+    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      exit = new CommandLine(new Main()).execute("logs", "cli-logged", "--endpoint", node.endpoint());
+    } finally {
+      System.setOut(original);
+    }
+
+    String out = captured.toString(StandardCharsets.UTF_8);
+    assertEquals(0, exit);
+    assertTrue(out.contains("START RequestId: " + id), out);
+    assertTrue(out.contains("echo {'via': 'cli'}"), out);
+    assertTrue(out.contains("REPORT RequestId: " + id), out);
+  }
+}
