@@ -19,8 +19,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -536,31 +534,9 @@ class BadInputTest {
     return bytes.toByteArray();
   }
 
-  /**
-   * Marks {@code entry} as a symlink the way Unix zip tools do: central directory "version made
-   * by" host 3 (Unix) and external attributes {@code 0120777 << 16}.
-   */
+  /** Marks {@code entry} as a symlink (mode 0120777) the way Unix zip tools do. */
   private static byte[] withSymlink(byte[] zip, String entry) {
-    ByteBuffer buf = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
-    int eocd = zip.length - 22;
-    while (buf.getInt(eocd) != 0x06054b50) {
-      eocd--;
-    }
-    int count = Short.toUnsignedInt(buf.getShort(eocd + 10));
-    int p = buf.getInt(eocd + 16);
-    for (int i = 0; i < count; i++) {
-      int nameLength = Short.toUnsignedInt(buf.getShort(p + 28));
-      int extra = Short.toUnsignedInt(buf.getShort(p + 30));
-      int comment = Short.toUnsignedInt(buf.getShort(p + 32));
-      String name = new String(zip, p + 46, nameLength, StandardCharsets.UTF_8);
-      if (name.equals(entry)) {
-        buf.putShort(p + 4, (short) ((3 << 8) | 20));
-        buf.putInt(p + 38, 0120777 << 16);
-        return zip;
-      }
-      p += 46 + nameLength + extra + comment;
-    }
-    throw new IllegalArgumentException("no entry " + entry);
+    return Examples.withUnixModes(zip, name -> name.equals(entry) ? 0120777 : null);
   }
 
   /** One STORED entry: the zip is slightly larger than {@code content}. */

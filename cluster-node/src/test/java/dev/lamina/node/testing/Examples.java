@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -115,11 +114,23 @@ public final class Examples {
     }
   }
 
-  /**
-   * java.util.zip writes no Unix modes; zip tools do. Patch the central directory so files that
-   * are executable on disk are marked executable (made-by Unix, external attributes = mode << 16).
-   */
+  /** java.util.zip writes no Unix modes; zip tools do. Marks files executable on disk as executable. */
   private static byte[] withUnixModes(byte[] zip, Path root) {
+    return withUnixModes(zip, name -> {
+      try {
+        return Files.getPosixFilePermissions(root.resolve(name)).contains(PosixFilePermission.OWNER_EXECUTE)
+            ? 0100755 : 0100644;
+      } catch (IOException e) {
+        return 0100644;
+      }
+    });
+  }
+
+  /**
+   * Sets entries' Unix modes in the central directory the way Unix zip tools do ("version made by"
+   * host 3, external attributes {@code mode << 16}); {@code modeOf} returns null to leave an entry as is.
+   */
+  public static byte[] withUnixModes(byte[] zip, java.util.function.Function<String, Integer> modeOf) {
     java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(zip).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     int eocd = zip.length - 22;
     while (eocd >= 0 && buf.getInt(eocd) != 0x06054b50) {
@@ -131,18 +142,11 @@ public final class Examples {
       int nameLength = Short.toUnsignedInt(buf.getShort(p + 28));
       int extra = Short.toUnsignedInt(buf.getShort(p + 30));
       int comment = Short.toUnsignedInt(buf.getShort(p + 32));
-      String name = new String(zip, p + 46, nameLength, java.nio.charset.StandardCharsets.UTF_8);
-      int mode = 0100644;
-      try {
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(root.resolve(name));
-        if (perms.contains(PosixFilePermission.OWNER_EXECUTE)) {
-          mode = 0100755;
-        }
-      } catch (IOException e) {
-        // keep the default
+      Integer mode = modeOf.apply(new String(zip, p + 46, nameLength, java.nio.charset.StandardCharsets.UTF_8));
+      if (mode != null) {
+        buf.putShort(p + 4, (short) ((3 << 8) | 20));
+        buf.putInt(p + 38, mode << 16);
       }
-      buf.putShort(p + 4, (short) ((3 << 8) | 20));
-      buf.putInt(p + 38, mode << 16);
       p += 46 + nameLength + extra + comment;
     }
     return zip;
