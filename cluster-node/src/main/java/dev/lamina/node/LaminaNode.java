@@ -198,14 +198,16 @@ public final class LaminaNode implements AutoCloseable {
     } catch (Exception e) {
       log.warn("actor system did not terminate in time: {}", e.toString());
     }
-    logs.close();
+    // Sandboxes release their endpoints and directories on the blocking pool once their
+    // processes are gone: let that finish before the pools stop.
     blocking.shutdown();
-    runtimeApiThreads.shutdownNow();
     try {
       blocking.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    runtimeApiThreads.shutdownNow();
+    logs.close();
   }
 
   private static SandboxLauncher chooseLauncher(String setting) {

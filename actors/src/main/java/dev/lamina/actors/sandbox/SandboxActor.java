@@ -444,22 +444,31 @@ public final class SandboxActor {
         .build();
   }
 
-  /** PostStop in every state: nothing of this sandbox may outlive the actor. */
+  /**
+   * PostStop in every state: nothing of this sandbox may outlive the actor. The endpoint closes
+   * only once the process tree is gone (a dying runtime must not reach a port that another sandbox
+   * may get next); its threads are not daemons, so it must close even when the node shuts down.
+   */
   private Behavior<Command> cleanUpNow() {
     if (process != null && !exited) {
       process.kill();
     }
     RuntimeEndpoint ep = endpoint;
-    LaunchedProcess p = process;
     Path d = dir;
-    // Close the endpoint and remove the directory only once every process that could use them is gone.
-    CompletableFuture<?> gone = p == null ? CompletableFuture.completedFuture(null) : p.onExit();
-    gone.whenCompleteAsync((code, failure) -> {
+    Runnable release = () -> {
       if (ep != null) {
         ep.close();
       }
       deleteTree(d);
-    }, deps.blocking());
+    };
+    CompletableFuture<?> gone = process == null || exited ? CompletableFuture.completedFuture(null) : process.onExit();
+    gone.whenComplete((code, failure) -> {
+      try {
+        deps.blocking().execute(release);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        release.run();  // the node is shutting down: release on this (non-actor) thread
+      }
+    });
     return Behaviors.same();
   }
 

@@ -12,6 +12,7 @@ import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.node.LaminaNode;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.Processes;
 import dev.lamina.node.testing.TestNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,21 @@ class EmbeddingTest {
       LambdaError missing = assertThrows(LambdaError.class, () -> node.invoke("absent", "{}"));
       assertEquals(LambdaError.Code.ResourceNotFoundException, missing.code());
     } finally {
+      assertEquals(0, Processes.runningUnder(dataDir), "closing the node leaves no sandbox process");
+      assertTrue(noRuntimeApiServerThreads(), "closing the node stops every sandbox's Runtime API server");
       TestNode.deleteTree(dataDir);
     }
+  }
+
+  /** The JDK HTTP server's dispatcher threads are not daemons: a leaked one would keep the JVM alive. */
+  private static boolean noRuntimeApiServerThreads() throws InterruptedException {
+    for (int i = 0; i < 50; i++) {
+      if (Thread.getAllStackTraces().keySet().stream()
+          .noneMatch(t -> t.isAlive() && t.getName().startsWith("HTTP-Dispatcher"))) {
+        return true;
+      }
+      Thread.sleep(100);
+    }
+    return false;
   }
 }

@@ -27,6 +27,25 @@ public final class Processes {
     }
   }
 
+  /** How many live processes mention {@code dataDir} in their command line or run inside it. */
+  public static long runningUnder(Path dataDir) {
+    Path root = dataDir.toAbsolutePath();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs.filter(p -> p.getFileName().toString().matches("\\d+"))
+          .filter(p -> {
+            try {
+              String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+              return cmdline.contains(root.toString()) || Files.readSymbolicLink(p.resolve("cwd")).startsWith(root);
+            } catch (IOException | SecurityException e) {
+              return false;
+            }
+          })
+          .count();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static boolean uses(Path proc, Path codeDir) {
     try {
       String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline"))).replace('\0', ' ');
