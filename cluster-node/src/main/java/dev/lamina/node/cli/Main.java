@@ -94,6 +94,7 @@ public final class Main implements Callable<Integer> {
       System.out.println(response.body());
       response.headers().firstValue("X-Amz-Log-Result").ifPresent(l ->
           System.err.print(new String(Base64.getDecoder().decode(l), StandardCharsets.UTF_8)));
+      System.err.flush();
       boolean failed = response.statusCode() != 200 || response.headers().firstValue("X-Amz-Function-Error").isPresent();
       return failed ? 1 : 0;
     }
