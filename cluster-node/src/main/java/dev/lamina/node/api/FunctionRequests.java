@@ -144,6 +144,10 @@ final class FunctionRequests {
 
   /** Members Lamina cannot honour yet are refused rather than silently ignored. */
   private static void rejectUnsupported(JsonNode body) {
+    if (body.path("Publish").asBoolean(false)) {
+      throw LambdaError.invalid("Publishing versions is not supported by this Lamina version yet; "
+          + "create or update without Publish.");
+    }
     JsonNode layers = body.get("Layers");
     if (layers != null && layers.isArray() && layers.size() > 0) {
       throw LambdaError.invalid("Layers are not supported by this Lamina version yet.");

@@ -137,6 +137,18 @@ class BadInputTest {
   }
 
   @Test
+  void refusesPublishAndLayersUntilVersionsAndLayersExistRatherThanIgnoringThem() {
+    LambdaException publish = refusedCreate("bi-publish", b -> b.publish(true));
+    LambdaException layers = refusedCreate("bi-layers",
+        b -> b.layers("arn:aws:lambda:us-east-1:000000000000:layer:lib:1"));
+
+    assertError(publish, 400, "InvalidParameterValueException");
+    assertError(layers, 400, "InvalidParameterValueException");
+    assertNotCreated("bi-publish");
+    assertNotCreated("bi-layers");
+  }
+
+  @Test
   void refusesTheDeprecatedPython27RuntimeWithInvalidParameterValueException() {
     LambdaException e = refusedCreate("bi-python27", b -> b.runtime("python2.7"));
 
