@@ -43,6 +43,7 @@ public final class InvokeBenchmark {
 
   private static final int STARTS = 30;
   private static final int COLD_FUNCTIONS = 15;
+  private static final int WARM_UP = 3000;
 
   public static void main(String[] args) throws Exception {
     int warm = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
@@ -99,7 +100,8 @@ public final class InvokeBenchmark {
       rows.add(row("Lamina: REPORT Init Duration of those cold starts", init));
 
       Functions.create(node.lambda(), "warm", "python3.12", "noop.handler", noop);
-      for (int i = 0; i < 200; i++) {
+      // A node runs for days: measure after the JIT has compiled the invoke path.
+      for (int i = 0; i < WARM_UP; i++) {
         invoke(http, node.endpoint(), "warm", false);
       }
       List<Double> warmHttp = new ArrayList<>();
