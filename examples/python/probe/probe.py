@@ -61,6 +61,13 @@ def env(event, context):
     }
 
 
+def exit_soon(event, context):
+    """Answers, then the process exits on its own a moment later (an idle sandbox dies)."""
+    import threading
+    threading.Timer(float(event.get("after", 0.05)), lambda: os._exit(0)).start()
+    return {"sandbox": SANDBOX_ID}
+
+
 def echo(event, context):
     print("echo", event)
     return event

@@ -126,7 +126,8 @@ public final class LaminaNode implements AutoCloseable {
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
           runtimeApiThreads);
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(
-          WorkerActor.create(code, deps, workerMemoryMb(config)), "worker", Props.empty());
+          WorkerActor.create(code, deps, workerMemoryMb(config), config.getDuration("lamina.worker.reclaim-wait")),
+          "worker", Props.empty());
       FunctionActor.initSharding(system, worker);
 
       Duration registryTimeout = config.getDuration("lamina.registry-timeout");

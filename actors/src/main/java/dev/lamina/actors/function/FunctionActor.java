@@ -31,8 +31,10 @@ import org.apache.pekko.util.ByteString;
  * revision differs from the one the idle sandboxes run, those are stopped and new ones start:
  * a sandbox never serves another revision. Sandboxes report {@code SandboxReady} once
  * initialised, {@code SandboxIdle} after each invocation, and end with exactly one of
- * {@code SandboxFailed} (init failed: the oldest waiting invocation gets the error) or
- * {@code SandboxGone}. Each waiting invocation has at most one cold start under way for it.
+ * {@code SandboxFailed} (init failed: the oldest waiting invocation gets the error),
+ * {@code SandboxRetiring} (an idle sandbox asks to leave; it is forgotten, then confirmed) or
+ * {@code SandboxGone}. An invocation a sandbox could not run comes back as {@link Bounced} and
+ * waits at the head of the queue. Each waiting invocation has at most one cold start under way.
  *
  * <p>State (one behavior, the data below): idle sandboxes, all live sandboxes, sandboxes
  * starting, invocations waiting. On passivation or rebalance every sandbox is stopped; a waiting
@@ -43,7 +45,8 @@ public final class FunctionActor {
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "FunctionActor");
 
   public sealed interface Command extends CborSerializable
-      permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, PlacementFailed, Shutdown {}
+      permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, SandboxRetiring, Bounced,
+          PlacementFailed, Shutdown {}
 
   public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
       implements Command {}
@@ -64,6 +67,12 @@ public final class FunctionActor {
   /** A sandbox that had been ready is gone (keep-alive, crash, timeout, stop). */
   public record SandboxGone(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
 
+  /** An idle sandbox wants to leave; it stops once this actor answers {@code RetireConfirmed}. */
+  public record SandboxRetiring(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
+
+  /** An invocation handed to a sandbox that could no longer run it: it needs another sandbox. */
+  public record Bounced(Invocation invocation, ActorRef<InvocationResult> replyTo) implements Command {}
+
   /** The worker could not place a sandbox asked for by this actor. */
   public record PlacementFailed(String sandboxKey, String errorCode, String message, String reason) implements Command {}
 
@@ -78,6 +87,7 @@ public final class FunctionActor {
   private final Deque<Waiting> waiting = new ArrayDeque<>();
   private int starting;
   private String currentKey;
+  private FunctionConfig currentConfig;   // set by the first Invoke; a Bounced always follows one
 
   private FunctionActor(ActorContext<Command> ctx, ActorRef<WorkerActor.Command> worker) {
     this.ctx = ctx;
@@ -117,6 +127,12 @@ public final class FunctionActor {
           forget(m.sandbox());
           return Behaviors.same();
         })
+        .onMessage(SandboxRetiring.class, m -> {
+          forget(m.sandbox());
+          m.sandbox().tell(SandboxActor.RetireConfirmed.INSTANCE);
+          return Behaviors.same();
+        })
+        .onMessage(Bounced.class, this::onBounced)
         .onMessage(PlacementFailed.class, this::onPlacementFailed)
         .onMessage(Shutdown.class, m -> Behaviors.stopped())
         .onSignal(Terminated.class, t -> {
@@ -138,6 +154,7 @@ public final class FunctionActor {
     if (!key.equals(currentKey)) {
       switchRevision(key);
     }
+    currentConfig = invoke.config();
     ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
     if (sandbox != null) {
       sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
@@ -147,6 +164,19 @@ public final class FunctionActor {
     if (starting < waiting.size()) {
       starting++;
       worker.tell(new WorkerActor.StartSandbox(invoke.config(), ctx.getSelf()));
+    }
+    return Behaviors.same();
+  }
+
+  /** Runs a bounced invocation next, on the current configuration. */
+  private Behavior<Command> onBounced(Bounced bounced) {
+    Invoke invoke = new Invoke(currentConfig, bounced.invocation(), bounced.replyTo());
+    ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
+    if (sandbox != null) {
+      sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
+    } else {
+      waiting.addFirst(new Waiting(invoke));
+      refillStarts();
     }
     return Behaviors.same();
   }

@@ -1,6 +1,8 @@
 package dev.lamina.actors.registry;
 
 import dev.lamina.actors.CborSerializable;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -39,8 +41,9 @@ public record FunctionConfig(
     implements CborSerializable {
 
   public FunctionConfig {
-    environment = environment == null ? Map.of() : Map.copyOf(environment);
-    tags = tags == null ? Map.of() : Map.copyOf(tags);
+    // Insertion order is kept: users see their variables in the order they gave them.
+    environment = environment == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(environment));
+    tags = tags == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(tags));
   }
 
   /** The sandbox pool key: sandboxes of one revision never serve another. */

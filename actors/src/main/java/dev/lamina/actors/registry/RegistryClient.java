@@ -63,8 +63,9 @@ public final class RegistryClient {
     long generation = generation(name).get();
     return ask(name, FunctionRegistry.Get::new).thenApply(reply -> {
       FunctionConfig config = reply.orThrow();
-      if (generation(name).get() == generation) {
-        cache.put(name, config);
+      cache.put(name, config);
+      if (generation(name).get() != generation) {
+        cache.remove(name, config);  // a change raced with this answer: it may be stale
       }
       return config;
     });

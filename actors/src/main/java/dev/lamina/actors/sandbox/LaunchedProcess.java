@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** A started sandbox process. Killing it kills everything it started. */
@@ -24,12 +25,37 @@ public final class LaunchedProcess {
   /**
    * Completes with the exit status (128 + n after signal n) once the process has exited and so
    * has every descendant it had when {@link #kill()} was called: only then may its port,
-   * directories or uid be reused.
+   * directories or uid be reused. A descendant counts as gone once it is a zombie (nobody may
+   * reap it when the node runs as PID 1), and the wait is bounded.
    */
   public CompletableFuture<Integer> onExit() {
-    return process.onExit().thenCompose(p -> CompletableFuture
-        .allOf(killed.stream().map(ProcessHandle::onExit).toArray(CompletableFuture[]::new))
-        .thenApply(v -> p.exitValue()));
+    return process.onExit().thenCompose(p -> {
+      CompletableFuture<Integer> done = new CompletableFuture<>();
+      awaitGone(killed, System.nanoTime() + GONE_WAIT_NANOS, () -> done.complete(p.exitValue()));
+      return done;
+    });
+  }
+
+  private static final long GONE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  private static void awaitGone(List<ProcessHandle> handles, long deadlineNanos, Runnable then) {
+    if (handles.stream().allMatch(LaunchedProcess::gone) || System.nanoTime() > deadlineNanos) {
+      then.run();
+      return;
+    }
+    CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS)
+        .execute(() -> awaitGone(handles, deadlineNanos, then));
+  }
+
+  /** Exited or a zombie, read from /proc (ProcessHandle polls slowly for non-children). */
+  private static boolean gone(ProcessHandle handle) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(handle.pid()), "stat"));
+      int end = stat.lastIndexOf(')');
+      return end < 0 || end + 2 >= stat.length() || stat.charAt(end + 2) == 'Z' || stat.charAt(end + 2) == 'X';
+    } catch (IOException | RuntimeException e) {
+      return true;
+    }
   }
 
   public boolean isAlive() {
@@ -55,7 +81,7 @@ public final class LaunchedProcess {
    * blocking, but cheap. Listing descendants walks all of /proc, so the list is refreshed only
    * every {@value #DESCENDANTS_REFRESH} calls; a runtime's process tree rarely changes.
    */
-  public long peakMemoryMb() {
+  public synchronized long peakMemoryMb() {
     if (descendants == null || ++measurements % DESCENDANTS_REFRESH == 0) {
       try (Stream<ProcessHandle> all = process.descendants()) {
         descendants = all.mapToLong(ProcessHandle::pid).toArray();

@@ -10,10 +10,11 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.util.ByteString;
 
@@ -47,7 +48,8 @@ final class RuntimeEndpoint implements AutoCloseable {
   private final ActorRef<SandboxActor.Command> sandbox;
   private final SandboxOutput output;
   private final long maxResponseBytes;
-  private final BlockingQueue<Delivery> deliveries = new LinkedBlockingQueue<>();
+  private final LinkedBlockingDeque<Delivery> deliveries = new LinkedBlockingDeque<>();
+  private final AtomicLong nextTicket = new AtomicLong();
   private final AtomicBoolean initialised = new AtomicBoolean();
   private volatile String currentRequestId;
   private volatile int memoryCapMb;
@@ -85,7 +87,7 @@ final class RuntimeEndpoint implements AutoCloseable {
   /** Hands an invocation to the runtime's (pending or next) {@code /next}. Non-blocking. */
   void deliver(Invocation invocation, long deadlineMs) {
     currentRequestId = invocation.requestId();
-    deliveries.add(new Delivery(invocation, deadlineMs));
+    deliveries.addLast(new Delivery(invocation, deadlineMs));
   }
 
   /** No result is accepted any more for the current invocation (it timed out, or the sandbox stops). */
@@ -129,16 +131,31 @@ final class RuntimeEndpoint implements AutoCloseable {
     if (initialised.compareAndSet(false, true)) {
       sandbox.tell(SandboxActor.RuntimeReady.INSTANCE);
     }
+    // One /next is served at a time: a runtime that gave up on a long poll (client timeout) and
+    // asked again must get the invocation on its new request, not on the abandoned one.
+    long ticket = nextTicket.incrementAndGet();
     Delivery d;
-    try {
-      d = deliveries.take();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      exchange.close();
-      return;
+    while (true) {
+      try {
+        d = deliveries.poll(1, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        exchange.close();
+        return;
+      }
+      if (nextTicket.get() != ticket) {
+        if (d != null) {
+          deliveries.addFirst(d);  // for the newer /next
+        }
+        exchange.close();
+        return;
+      }
+      if (d != null) {
+        break;
+      }
     }
     if (d == CLOSED) {
-      deliveries.add(CLOSED);  // let any other parked /next see it too
+      deliveries.addFirst(CLOSED);  // let any other parked /next see it too
       error(exchange, 500, "Sandbox.Stopped", "Runtime should exit promptly");
       return;
     }
@@ -157,11 +174,7 @@ final class RuntimeEndpoint implements AutoCloseable {
     ByteString payload = inv.payload();
     exchange.sendResponseHeaders(200, payload.size());
     try (OutputStream out = exchange.getResponseBody()) {
-      for (java.nio.ByteBuffer buffer : payload.getByteBuffers()) {
-        byte[] chunk = new byte[buffer.remaining()];
-        buffer.get(chunk);
-        out.write(chunk);
-      }
+      out.write(payload.toArrayUnsafe());  // the request's own bytes: no copy for a compact ByteString
     }
   }
 

@@ -1,6 +1,5 @@
 package dev.lamina.actors.sandbox;
 
-import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.Invocation;
 import dev.lamina.actors.function.InvocationResult;
@@ -36,26 +35,36 @@ import org.apache.pekko.util.ByteString;
  * Serves one invocation at a time; its process memory and /tmp survive between invocations.
  *
  * <p>Contract: the owning {@link FunctionActor} sends {@link Invoke} only after this sandbox
- * reported {@code SandboxReady} or {@code SandboxIdle}. An Invoke that arrives at any other time
- * is a bug and is answered with a ServiceException, never queued. {@link Stop} may arrive at any
- * time. The owner hears exactly one of {@code SandboxFailed} (init never completed) or
- * {@code SandboxGone} (stopped after having been ready) when this sandbox ends. A sandbox whose
- * invocation timed out or whose process died is never reused.
+ * reported {@code SandboxReady} or {@code SandboxIdle}. An Invoke that nevertheless reaches a
+ * sandbox that cannot run it (it is retiring or leaving) is handed back to the owner
+ * ({@code Bounced}), never dropped or failed. An idle sandbox that wants to leave (keep-alive
+ * expired, process gone) first asks its owner ({@code SandboxRetiring}) and stops only after
+ * {@link RetireConfirmed}, so that no invocation can be sent to a dead sandbox. {@link Stop} may
+ * arrive at any time. The owner hears exactly one of {@code SandboxFailed} (init never
+ * completed), {@code SandboxRetiring} or {@code SandboxGone} (stopped after having been ready).
+ * A sandbox whose invocation timed out or whose process died is never reused.
  *
- * <p>States: Starting (endpoint bound, process started) → Initializing (until the runtime's first
- * {@code /next}) → Idle ⇄ Busy (→ AwaitingExit when the process must die) → Stopping (process
- * killed, waiting until it and its descendants have exited) → stopped. Leaving, the actor closes
+ * <p>States: Starting (endpoint bound, process started; AbandoningStart when stopped meanwhile) →
+ * Initializing (until the runtime's first {@code /next}) → Idle ⇄ Busy → Retiring (waiting for
+ * the owner) → Stopping (process killed, waiting until it and its descendants have exited) →
+ * stopped. Leaving, the actor closes
  * the endpoint and removes the sandbox's directory only after every process is gone.
  */
 public final class SandboxActor {
 
   public sealed interface Command
-      permits Invoke, Stop, Started, StartFailed, ProcessExited, RuntimeReady, ResultPosted, InitErrorPosted,
-          InvokeTimedOut, InitTimedOut, KeepAliveExpired, InitLogged, Finished {}
+      permits Invoke, Stop, RetireConfirmed, Reclaim, Started, StartFailed, ProcessExited, RuntimeReady, ResultPosted,
+          InitErrorPosted, InvokeTimedOut, InitTimedOut, KeepAliveExpired, InitLogged, Finished {}
 
   public record Invoke(Invocation invocation, ActorRef<InvocationResult> replyTo) implements Command {}
 
   public record Stop(String reason) implements Command {}
+
+  /** The worker needs memory: an idle sandbox retires, any other ignores this. */
+  public enum Reclaim implements Command { INSTANCE }
+
+  /** The owner has forgotten this sandbox (answer to {@code SandboxRetiring}): it may stop now. */
+  public enum RetireConfirmed implements Command { INSTANCE }
 
   record Started(RuntimeEndpoint endpoint, LaunchedProcess process) implements Command {}
 
@@ -125,6 +134,8 @@ public final class SandboxActor {
   private boolean exited;
   private boolean stopRequested;
   private boolean readyBeforeStarted;
+  private InitErrorPosted initErrorBeforeStarted;
+  private volatile boolean abandoned;
 
   private SandboxActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FunctionConfig config,
       Path codeDir, Deps deps, ActorRef<FunctionActor.Command> owner) {
@@ -163,11 +174,45 @@ public final class SandboxActor {
           readyBeforeStarted = true;  // the runtime was faster than our Started message
           return Behaviors.same();
         })
+        .onMessage(InitErrorPosted.class, m -> {
+          initErrorBeforeStarted = m;
+          return Behaviors.same();
+        })
         .onMessage(StartFailed.class, m -> failInit(m.errorType(), m.message(), null))
-        .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Failure", "Sandbox did not start in time", null))
-        .onMessage(Stop.class, m -> stopping())
-        .onMessage(Invoke.class, this::rejectInvoke))
-        .onSignal(PostStop.class, s -> cleanUpNow())
+        .onMessage(InitTimedOut.class, m -> {
+          owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure",
+              "Sandbox did not start in time", null));
+          return abandoningStart();
+        })
+        .onMessage(Stop.class, m -> {
+          owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure",
+              "Sandbox stopped while starting: " + m.reason(), null));
+          return abandoningStart();
+        })
+        .onMessage(Invoke.class, this::bounce))
+        .onSignal(PostStop.class, s -> {
+          abandoned = true;  // launch() cleans up after itself when it finishes
+          return cleanUpNow();
+        })
+        .build();
+  }
+
+  /** Stopped while the process was being started: wait for it, then tear it down. */
+  private Behavior<Command> abandoningStart() {
+    timers.cancelAll();
+    return answeringStrayCalls(Behaviors.receive(Command.class)
+        .onMessage(Started.class, m -> {
+          endpoint = m.endpoint();
+          process = m.process();
+          ctx.pipeToSelf(process.onExit(), (code, failure) -> new ProcessExited(code == null ? -1 : code));
+          return stopping();
+        })
+        .onMessage(StartFailed.class, m -> Behaviors.stopped())
+        .onMessage(Invoke.class, this::bounce))
+        .onSignal(PostStop.class, s -> {
+          abandoned = true;
+          return cleanUpNow();
+        })
         .build();
   }
 
@@ -186,6 +231,12 @@ public final class SandboxActor {
           codeDir, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
           config.ephemeralStorageMb()));
       output.attach(p);
+      if (abandoned) {
+        // The actor is gone (node shutdown while starting): nobody else will stop these.
+        p.kill();
+        RuntimeEndpoint started = ep;
+        p.onExit().whenComplete((code, failure) -> started.close());
+      }
       return new Started(ep, p);
     } catch (IOException e) {
       if (ep != null) {
@@ -199,6 +250,9 @@ public final class SandboxActor {
     endpoint = started.endpoint();
     process = started.process();
     ctx.pipeToSelf(process.onExit(), (code, failure) -> new ProcessExited(code == null ? -1 : code));
+    if (initErrorBeforeStarted != null) {
+      return onInitError(initErrorBeforeStarted);
+    }
     if (readyBeforeStarted) {
       onRuntimeReady();
     }
@@ -222,7 +276,7 @@ public final class SandboxActor {
         .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Timedout", String.format(Locale.ROOT,
             "Init timed out after %.2f seconds", deps.settings().initTimeout().toMillis() / 1000.0), null))
         .onMessage(Stop.class, m -> stopping())
-        .onMessage(Invoke.class, this::rejectInvoke))
+        .onMessage(Invoke.class, this::bounce))
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -261,11 +315,12 @@ public final class SandboxActor {
     timers.startSingleTimer(TIMER_KEEPALIVE, KeepAliveExpired.INSTANCE, deps.settings().keepAlive());
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
-        .onMessage(KeepAliveExpired.class, m -> leave())
+        .onMessage(KeepAliveExpired.class, m -> retire())
+        .onMessage(Reclaim.class, m -> retire())
         .onMessage(Stop.class, m -> leave())
         .onMessage(ProcessExited.class, m -> {
           exited = true;
-          return leave();
+          return retire();
         }))
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
@@ -291,7 +346,10 @@ public final class SandboxActor {
           String seconds = String.format(Locale.ROOT, "%.2f", (double) config.timeoutSeconds());
           String message = "RequestId: " + current.id() + " Error: Task timed out after " + seconds + " seconds";
           String note = Instant.now() + " " + current.id() + " Task timed out after " + seconds + " seconds";
-          return awaitExit(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Timedout", message)),
+          // Answer now; the sandbox is never reused, and it waits for the process tree to be gone
+          // before it releases its port, directory and memory (see stopping()).
+          process.kill();
+          return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Timedout", message)),
               true, false, note));
         })
         .onMessage(ProcessExited.class, m -> {
@@ -304,10 +362,11 @@ public final class SandboxActor {
         .onMessage(Stop.class, m -> {
           endpoint.abandonCurrent();
           String message = "RequestId: " + current.id() + " Error: Sandbox stopped: " + m.reason();
-          return awaitExit(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Failure", message)),
+          process.kill();
+          return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Failure", message)),
               true, false, message));
         })
-        .onMessage(Invoke.class, this::rejectInvoke))
+        .onMessage(Invoke.class, this::bounce))
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -331,27 +390,6 @@ public final class SandboxActor {
     return onFinished(finish(current, outcome, durationMs, posted.output(), posted.maxMemoryMb()));
   }
 
-  /** The process must die (timeout, stop): kill it and finish the invocation once it has exited. */
-  private Behavior<Command> awaitExit(Current current, Outcome outcome) {
-    timers.cancel(TIMER_INVOKE);
-    if (exited) {
-      return finishAsync(current, outcome);
-    }
-    process.kill();
-    return answeringStrayCalls(Behaviors.receive(Command.class)
-        .onMessage(ProcessExited.class, m -> {
-          exited = true;
-          return finishAsync(current, outcome);
-        })
-        .onMessage(Stop.class, m -> {
-          stopRequested = true;
-          return Behaviors.same();
-        })
-        .onMessage(Invoke.class, this::rejectInvoke))
-        .onSignal(PostStop.class, s -> cleanUpNow())
-        .build();
-  }
-
   /** A failed invocation: collect its output off the actor, then reply (see onFinished). */
   private Behavior<Command> finishAsync(Current current, Outcome outcome) {
     timers.cancel(TIMER_INVOKE);
@@ -372,7 +410,7 @@ public final class SandboxActor {
           stopRequested = true;  // honoured once the reply is out: see onFinished
           return Behaviors.same();
         })
-        .onMessage(Invoke.class, this::rejectInvoke))
+        .onMessage(Invoke.class, this::bounce))
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -416,10 +454,29 @@ public final class SandboxActor {
 
   // ---- Leaving ------------------------------------------------------------------------------
 
-  private Behavior<Command> rejectInvoke(Invoke invoke) {
-    invoke.replyTo().tell(InvocationResult.refused(invoke.invocation().requestId(),
-        LambdaError.Code.ServiceException, "Sandbox was not ready for an invocation", null));
+  /** An invocation this sandbox cannot run goes back to the owner, which finds it another one. */
+  private Behavior<Command> bounce(Invoke invoke) {
+    owner.tell(new FunctionActor.Bounced(invoke.invocation(), invoke.replyTo()));
     return Behaviors.same();
+  }
+
+  /**
+   * An idle sandbox leaves: ask the owner first. Until it confirms, an invocation it already sent
+   * may still arrive; it is bounced back.
+   */
+  private Behavior<Command> retire() {
+    timers.cancelAll();
+    owner.tell(new FunctionActor.SandboxRetiring(ctx.getSelf(), config.sandboxKey()));
+    return answeringStrayCalls(Behaviors.receive(Command.class)
+        .onMessage(Invoke.class, this::bounce)
+        .onMessage(RetireConfirmed.class, m -> stopping())
+        .onMessage(Stop.class, m -> stopping())
+        .onMessage(ProcessExited.class, m -> {
+          exited = true;
+          return Behaviors.same();
+        }))
+        .onSignal(PostStop.class, s -> cleanUpNow())
+        .build();
   }
 
   /** A ready sandbox leaves: the owner forgets it now, the process dies, then the actor stops. */
@@ -439,7 +496,7 @@ public final class SandboxActor {
           exited = true;
           return Behaviors.stopped();
         })
-        .onMessage(Invoke.class, this::rejectInvoke))
+        .onMessage(Invoke.class, this::bounce))
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -487,6 +544,8 @@ public final class SandboxActor {
         .onMessage(InitTimedOut.class, m -> Behaviors.same())
         .onMessage(KeepAliveExpired.class, m -> Behaviors.same())
         .onMessage(InitLogged.class, m -> Behaviors.same())
+        .onMessage(RetireConfirmed.class, m -> Behaviors.same())
+        .onMessage(Reclaim.class, m -> Behaviors.same())
         .onMessage(Stop.class, m -> Behaviors.same());
   }
 
@@ -500,15 +559,17 @@ public final class SandboxActor {
     if (exitCode == 0) {
       return "Runtime exited without providing a reason";
     }
-    if (exitCode > 128 && exitCode < 160) {
-      String signal = switch (exitCode - 128) {
-        case 9 -> "killed";
-        case 11 -> "segmentation fault (core dumped)";
-        case 6 -> "aborted (core dumped)";
-        case 15 -> "terminated";
-        case 2 -> "interrupt";
-        default -> Integer.toString(exitCode - 128);
-      };
+    // Only 128 + n is visible through bubblewrap, and runtimes use such codes themselves (node
+    // exits 129 on an uncaught exception): name the signals a runtime dies of, report the rest
+    // as the exit status they are.
+    String signal = switch (exitCode) {
+      case 137 -> "killed";
+      case 139 -> "segmentation fault (core dumped)";
+      case 134 -> "aborted (core dumped)";
+      case 143 -> "terminated";
+      default -> null;
+    };
+    if (signal != null) {
       return "Runtime exited with error: signal: " + signal;
     }
     return "Runtime exited with error: exit status " + exitCode;

@@ -16,6 +16,7 @@ final class SandboxOutput {
 
   /** The most one invocation's output may add to its log block. */
   private static final long MAX_PER_TAKE = 8L * 1024 * 1024;
+  private static final long TRUNCATE_AT = 1024 * 1024;
 
   private final Path file;
   private long offset;
@@ -41,6 +42,14 @@ final class SandboxOutput {
       raf.seek(offset);
       raf.readFully(bytes);
       offset = length;  // output beyond the per-invocation cap is dropped, not carried over
+      if (offset > TRUNCATE_AT) {
+        // The runtime appends (O_APPEND), so emptying the file is safe and keeps it from growing
+        // for the sandbox's whole life; a line written between the read and now would be lost.
+        try (RandomAccessFile w = new RandomAccessFile(file.toFile(), "rw")) {
+          w.setLength(0);
+        }
+        offset = 0;
+      }
       String text = new String(bytes, StandardCharsets.UTF_8);
       return text.endsWith("\n") ? text : text + "\n";
     } catch (IOException e) {

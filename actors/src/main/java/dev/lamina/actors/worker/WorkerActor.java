@@ -7,9 +7,17 @@ import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.SandboxActor;
 import dev.lamina.persistence.code.CodeDigest;
 import dev.lamina.persistence.code.CodeStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.HashMap;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -17,21 +25,26 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * This node's worker: owns the sandboxes started here (as children) and the memory they hold.
  *
  * <p>Contract: {@link StartSandbox} answers the asking function actor either through the new
- * sandbox ({@code SandboxReady} / {@code SandboxFailed}) or with {@code PlacementFailed} when the
- * memory offered by this worker is used up or the code cannot be prepared. Code is extracted once
- * per digest (off the actor) before the sandbox starts. Host leases (14 h) and placement across
- * nodes arrive with the concurrency and cluster issues.
+ * sandbox ({@code SandboxReady} / {@code SandboxFailed}) or with {@code PlacementFailed}. When
+ * the memory offered by this worker is taken, the oldest sandboxes are asked to
+ * {@link SandboxActor.Reclaim reclaim} (an idle one retires; a busy one carries on) and the start
+ * waits for memory to be freed, at most {@code reclaimWait}; then it is throttled (429). A
+ * function larger than the whole worker is refused at once. Code is extracted once per digest
+ * (off the actor) before the sandbox starts. Host leases (14 h) and placement across nodes arrive
+ * with the concurrency and cluster issues.
  *
- * <p>State: the memory reserved per live sandbox.
+ * <p>State: memory reserved per live sandbox (oldest first), starts waiting for memory.
  */
 public final class WorkerActor {
 
-  public sealed interface Command extends CborSerializable permits StartSandbox, CodeReady, CodeFailed {}
+  public sealed interface Command extends CborSerializable
+      permits StartSandbox, CodeReady, CodeFailed, WaitExpired {}
 
   public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner) implements Command {}
 
@@ -39,23 +52,41 @@ public final class WorkerActor {
 
   record CodeFailed(StartSandbox request, String message) implements Command {}
 
+  record WaitExpired(long waitId) implements Command {}
+
+  /** A start waiting for memory; the id keys its timer (equal requests may wait side by side). */
+  private record Waiting(long id, StartSandbox start) {}
+
   private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
   private final CodeStore code;
   private final SandboxActor.Deps deps;
   private final long capacityMb;
-  private final Map<ActorRef<Void>, Integer> reservedMb = new HashMap<>();
+  private final Duration reclaimWait;
+  private final Map<ActorRef<SandboxActor.Command>, Integer> sandboxes = new LinkedHashMap<>();
+  private final Set<ActorRef<SandboxActor.Command>> reclaiming = new HashSet<>();
+  private final Deque<Waiting> waitingForMemory = new ArrayDeque<>();
   private long usedMb;
+  private long nextWaitId;
 
-  private WorkerActor(ActorContext<Command> ctx, CodeStore code, SandboxActor.Deps deps, long capacityMb) {
+  private WorkerActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, CodeStore code,
+      SandboxActor.Deps deps, long capacityMb, Duration reclaimWait) {
     this.ctx = ctx;
+    this.timers = timers;
     this.code = code;
     this.deps = deps;
     this.capacityMb = capacityMb;
+    this.reclaimWait = reclaimWait;
   }
 
-  /** {@code capacityMb}: the sandbox memory this worker offers (sum of the functions' MemorySize). */
-  public static Behavior<Command> create(CodeStore code, SandboxActor.Deps deps, long capacityMb) {
-    return Behaviors.setup(ctx -> new WorkerActor(ctx, code, deps, capacityMb).behavior());
+  /**
+   * @param capacityMb the sandbox memory this worker offers (sum of the functions' MemorySize)
+   * @param reclaimWait how long a start may wait for idle sandboxes to free memory
+   */
+  public static Behavior<Command> create(CodeStore code, SandboxActor.Deps deps, long capacityMb,
+      Duration reclaimWait) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new WorkerActor(ctx, timers, code, deps, capacityMb, reclaimWait).behavior()));
   }
 
   private Behavior<Command> behavior() {
@@ -63,16 +94,30 @@ public final class WorkerActor {
         .onMessage(StartSandbox.class, this::onStart)
         .onMessage(CodeReady.class, this::onCodeReady)
         .onMessage(CodeFailed.class, m -> {
-          release(m.request().config().memorySizeMb());
+          usedMb -= m.request().config().memorySizeMb();
           m.request().owner().tell(new FunctionActor.PlacementFailed(m.request().config().sandboxKey(),
               LambdaError.Code.ServiceException.name(), m.message(), null));
+          startWaiting();
+          return Behaviors.same();
+        })
+        .onMessage(WaitExpired.class, m -> {
+          for (Iterator<Waiting> it = waitingForMemory.iterator(); it.hasNext(); ) {
+            Waiting w = it.next();
+            if (w.id() == m.waitId()) {
+              it.remove();
+              throttle(w.start());
+            }
+          }
+          endEpisodeIfDone();
           return Behaviors.same();
         })
         .onSignal(Terminated.class, t -> {
-          Integer mb = reservedMb.remove(t.getRef());
+          Integer mb = sandboxes.remove(t.getRef());
+          reclaiming.remove(t.getRef());
           if (mb != null) {
-            release(mb);
+            usedMb -= mb;
           }
+          startWaiting();
           return Behaviors.same();
         })
         .build();
@@ -80,22 +125,80 @@ public final class WorkerActor {
 
   private Behavior<Command> onStart(StartSandbox start) {
     int mb = start.config().memorySizeMb();
-    if (usedMb + mb > capacityMb) {
+    if (mb > capacityMb) {
       start.owner().tell(new FunctionActor.PlacementFailed(start.config().sandboxKey(),
-          LambdaError.Code.TooManyRequestsException.name(), "Rate Exceeded.", "ConcurrentInvocationLimitExceeded"));
+          LambdaError.Code.ServiceException.name(), "The function's MemorySize of " + mb
+              + " MB exceeds the " + capacityMb + " MB this node offers to sandboxes (lamina.worker.memory-mb).", null));
       return Behaviors.same();
     }
-    usedMb += mb;
+    if (!waitingForMemory.isEmpty() || usedMb + mb > capacityMb) {
+      long id = nextWaitId++;
+      waitingForMemory.addLast(new Waiting(id, start));
+      timers.startSingleTimer(id, new WaitExpired(id), reclaimWait);
+      reclaimFor(waitingMb() + usedMb - capacityMb);
+      return Behaviors.same();
+    }
+    place(start);
+    return Behaviors.same();
+  }
+
+  /** Asks the oldest sandboxes not yet asked to free at least {@code deficitMb}. */
+  private void reclaimFor(long deficitMb) {
+    long asked = reclaiming.stream().mapToLong(s -> sandboxes.getOrDefault(s, 0)).sum();
+    for (Iterator<Map.Entry<ActorRef<SandboxActor.Command>, Integer>> it = sandboxes.entrySet().iterator();
+        it.hasNext() && asked < deficitMb; ) {
+      Map.Entry<ActorRef<SandboxActor.Command>, Integer> e = it.next();
+      if (reclaiming.add(e.getKey())) {
+        e.getKey().tell(SandboxActor.Reclaim.INSTANCE);
+        asked += e.getValue();
+      }
+    }
+  }
+
+  /** Memory freed: place waiting starts in order while they fit. */
+  private void startWaiting() {
+    while (!waitingForMemory.isEmpty()
+        && usedMb + waitingForMemory.peekFirst().start().config().memorySizeMb() <= capacityMb) {
+      Waiting next = waitingForMemory.pollFirst();
+      timers.cancel(next.id());
+      place(next.start());
+    }
+    if (!waitingForMemory.isEmpty()) {
+      reclaimFor(waitingMb() + usedMb - capacityMb);
+    }
+    endEpisodeIfDone();
+  }
+
+  /**
+   * Nobody waits for memory any more: forget whom we asked. A sandbox that was busy when asked
+   * kept running and may be asked again next time.
+   */
+  private void endEpisodeIfDone() {
+    if (waitingForMemory.isEmpty()) {
+      reclaiming.clear();
+    }
+  }
+
+  private long waitingMb() {
+    return waitingForMemory.stream().mapToLong(w -> w.start().config().memorySizeMb()).sum();
+  }
+
+  private void throttle(StartSandbox start) {
+    start.owner().tell(new FunctionActor.PlacementFailed(start.config().sandboxKey(),
+        LambdaError.Code.TooManyRequestsException.name(), "Rate Exceeded.", "ConcurrentInvocationLimitExceeded"));
+  }
+
+  private void place(StartSandbox start) {
+    usedMb += start.config().memorySizeMb();
     CodeDigest digest = new CodeDigest(start.config().codeSha256Hex());
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
       try {
         return code.extracted(digest);
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
     }, deps.blocking()), (dir, failure) -> failure == null ? new CodeReady(start, dir)
         : new CodeFailed(start, "Could not prepare the function code: " + failure.getMessage()));
-    return Behaviors.same();
   }
 
   private Behavior<Command> onCodeReady(CodeReady ready) {
@@ -104,11 +207,7 @@ public final class WorkerActor {
         SandboxActor.create(start.config(), ready.codeDir(), deps, start.owner()),
         "sandbox-" + UUID.randomUUID());
     ctx.watch(sandbox);
-    reservedMb.put(sandbox.unsafeUpcast(), start.config().memorySizeMb());
+    sandboxes.put(sandbox, start.config().memorySizeMb());
     return Behaviors.same();
-  }
-
-  private void release(int mb) {
-    usedMb = Math.max(0, usedMb - mb);
   }
 }

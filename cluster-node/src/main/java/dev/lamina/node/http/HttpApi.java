@@ -65,6 +65,7 @@ public final class HttpApi {
   private final Executor blocking;
   private final FunctionJson json;
   private final Materializer mat;
+  private volatile int boundPort;
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
       LogStore logs, CodeStore code, String launcher, Executor blocking) {
@@ -82,7 +83,21 @@ public final class HttpApi {
 
   public CompletionStage<ServerBinding> bind() {
     return Http.get(system).newServerAt(settings.host(), settings.port())
-        .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) this::handle);
+        .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) this::handle)
+        .thenApply(binding -> {
+          boundPort = binding.localAddress().getPort();
+          return binding;
+        });
+  }
+
+  /** The host a client can reach this node at: the bound address, or the one it used if wildcard. */
+  private String reachableHost(HttpRequest request) {
+    String bound = settings.host();
+    if (!bound.equals("0.0.0.0") && !bound.equals("::")) {
+      return bound;
+    }
+    String used = request.getUri().host().address();
+    return used.isEmpty() ? "127.0.0.1" : used;
   }
 
   private CompletionStage<HttpResponse> handle(HttpRequest request) {
@@ -142,7 +157,7 @@ public final class HttpApi {
             root.set("Configuration", json.configuration(c, false, true));
             ObjectNode codeNode = root.putObject("Code");
             codeNode.put("RepositoryType", "S3");
-            codeNode.put("Location", "http://" + settings.host() + ":" + request.getUri().port()
+            codeNode.put("Location", "http://" + reachableHost(request) + ":" + boundPort
                 + "/lamina/code/" + c.codeSha256Hex() + ".zip");
             if (!c.tags().isEmpty()) {
               ObjectNode tags = root.putObject("Tags");

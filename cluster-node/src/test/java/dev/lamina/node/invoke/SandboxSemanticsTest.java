@@ -92,7 +92,8 @@ class SandboxSemanticsTest {
     assertTrue(error.get("errorMessage").asText().matches(
         "RequestId: [0-9a-f-]{36} Error: Task timed out after 1\\.00 seconds"), error.toString());
     assertTrue(log(timedOut).contains("Task timed out after 1.00 seconds"), log(timedOut));
-    assertEquals(0, Processes.runningCode(node.dataDir(), codeSha), "no process of the timed-out sandbox is left");
+    assertTrue(Processes.awaitNoneRunning(node.dataDir(), codeSha, java.time.Duration.ofSeconds(10)),
+        "no process of the timed-out sandbox is left");
 
     InvokeResponse next = invoke(lambda, "sleepy", "{\"seconds\":0}");
     assertNull(next.functionError(), body(next));
@@ -228,5 +229,45 @@ class SandboxSemanticsTest {
         Examples.zip(Map.of("app.py", "def handler(e, c):\n    return 'v2'\n")))));
 
     assertEquals("\"v2\"", body(invoke(lambda, "versioned", "{}")));
+  }
+
+  @Test
+  void invocationsNeverHangOrFailWhenIdleSandboxesDieUnderThem() throws Exception {
+    // Each sandbox answers, then its process exits on its own while idle: invocations routed to
+    // a dying sandbox must be re-routed (or report the crash), never lost or answered with a 5xx.
+    create(lambda, "short-lived", "python3.11", "probe.exit_soon", probe);
+    java.util.List<CompletableFuture<java.util.List<InvokeResponse>>> clients = new java.util.ArrayList<>();
+    for (int c = 0; c < 3; c++) {
+      clients.add(CompletableFuture.supplyAsync(() -> {
+        java.util.List<InvokeResponse> responses = new java.util.ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+          responses.add(invoke(lambda, "short-lived", "{\"after\": 0.02}"));
+        }
+        return responses;
+      }));
+    }
+
+    for (CompletableFuture<java.util.List<InvokeResponse>> client : clients) {
+      for (InvokeResponse r : client.get(120, java.util.concurrent.TimeUnit.SECONDS)) {
+        assertEquals(200, r.statusCode());
+        if (r.functionError() != null) {
+          assertEquals("Runtime.ExitError", JSON.readTree(body(r)).get("errorType").asText(), body(r));
+        }
+      }
+    }
+  }
+
+  @Test
+  void runtimeThatAbandonsItsLongPollStillGetsTheInvocationOnItsNextPoll() throws Exception {
+    create(lambda, "impatient", "provided.al2023", "x", Examples.zipOf("provided/impatient"));
+    assertNull(invoke(lambda, "impatient", "{\"n\":1}").functionError());
+    Thread.sleep(1800);  // the runtime abandons a few long polls meanwhile
+
+    InvokeResponse later = invoke(lambda, "impatient", "{\"n\":2}");
+
+    assertNull(later.functionError(), body(later));
+    JsonNode r = JSON.readTree(body(later));
+    assertEquals(2, r.get("event").get("n").asInt());
+    assertTrue(r.get("polls").asInt() > 2, "the runtime did give up on earlier polls: " + r);
   }
 }

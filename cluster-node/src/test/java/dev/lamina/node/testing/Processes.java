@@ -27,6 +27,19 @@ public final class Processes {
     }
   }
 
+  /** Waits (bounded) until no process runs that code; true when none is left. */
+  public static boolean awaitNoneRunning(Path dataDir, String codeSha256Base64, java.time.Duration limit)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (runningCode(dataDir, codeSha256Base64) > 0) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      Thread.sleep(50);
+    }
+    return true;
+  }
+
   /** How many live processes mention {@code dataDir} in their command line or run inside it. */
   public static long runningUnder(Path dataDir) {
     Path root = dataDir.toAbsolutePath();

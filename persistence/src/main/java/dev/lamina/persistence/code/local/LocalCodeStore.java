@@ -23,6 +23,8 @@ public final class LocalCodeStore implements CodeStore {
   private final Path blobs;
   private final Path extracted;
   private final long maxUnzippedBytes;
+  private final java.util.concurrent.ConcurrentMap<String, Object> extractionLocks =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public LocalCodeStore(Path root, long maxUnzippedBytes) throws IOException {
     this.blobs = Files.createDirectories(root.resolve("blobs"));
@@ -49,8 +51,18 @@ public final class LocalCodeStore implements CodeStore {
   }
 
   @Override
-  public synchronized Path extracted(CodeDigest digest) throws IOException {
+  public Path extracted(CodeDigest digest) throws IOException {
     Path dir = extracted.resolve(digest.hex());
+    if (Files.isDirectory(dir)) {
+      return dir;  // the common case takes no lock
+    }
+    // One extraction per digest at a time; different packages extract in parallel.
+    synchronized (extractionLocks.computeIfAbsent(digest.hex(), k -> new Object())) {
+      return extractOnce(digest, dir);
+    }
+  }
+
+  private Path extractOnce(CodeDigest digest, Path dir) throws IOException {
     if (Files.isDirectory(dir)) {
       return dir;
     }
