@@ -20,7 +20,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
@@ -31,6 +34,7 @@ import software.amazon.awssdk.services.lambda.model.TooManyRequestsException;
  * A node offers a fixed amount of sandbox memory: idle sandboxes make room for new ones, busy
  * ones never do, and what cannot fit is throttled the Lambda way.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)  // the reclaim test needs a node with nothing else warm
 class MemoryCapacityTest {
 
   private static TestNode node;
@@ -52,6 +56,7 @@ class MemoryCapacityTest {
   }
 
   @Test
+  @Order(1)
   void idleSandboxesOfOtherFunctionsAreReclaimedToMakeRoom() {
     for (String name : List.of("cap-a", "cap-b", "cap-c")) {
       create(lambda, name, "python3.11", "probe.warm", probe);
@@ -67,6 +72,7 @@ class MemoryCapacityTest {
   }
 
   @Test
+  @Order(2)
   void busySandboxesAreNotReclaimedAndTheOverflowIsThrottled() throws Exception {
     create(lambda, "cap-slow", "python3.11", "probe.sleep", probe, 10, Map.of());
     List<CompletableFuture<InvokeResponse>> running = List.of(
@@ -86,6 +92,7 @@ class MemoryCapacityTest {
   }
 
   @Test
+  @Order(3)
   void aFunctionLargerThanTheWholeNodeGetsAClearError() {
     lambda.createFunction(b -> b.functionName("cap-huge").runtime("python3.11").handler("probe.warm")
         .role(Functions.ROLE).memorySize(1024).code(c -> c.zipFile(probe)));
