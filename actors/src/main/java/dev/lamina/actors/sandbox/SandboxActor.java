@@ -348,23 +348,21 @@ public final class SandboxActor {
           String note = Instant.now() + " " + current.id() + " Task timed out after " + seconds + " seconds";
           // Answer now; the sandbox is never reused, and it waits for the process tree to be gone
           // before it releases its port, directory and memory (see stopping()).
-          process.kill();
           return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Timedout", message)),
-              true, false, note));
+              true, false, note), true);
         })
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           endpoint.abandonCurrent();
           String message = "RequestId: " + current.id() + " Error: " + exitMessage(m.exitCode());
           return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Runtime.ExitError", message)),
-              true, false, message + "\nRuntime.ExitError"));
+              true, false, message + "\nRuntime.ExitError"), false);
         })
         .onMessage(Stop.class, m -> {
           endpoint.abandonCurrent();
           String message = "RequestId: " + current.id() + " Error: Sandbox stopped: " + m.reason();
-          process.kill();
           return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Sandbox.Failure", message)),
-              true, false, message));
+              true, false, message), true);
         })
         .onMessage(Invoke.class, this::bounce))
         .onSignal(PostStop.class, s -> cleanUpNow())
@@ -390,13 +388,21 @@ public final class SandboxActor {
     return onFinished(finish(current, outcome, durationMs, posted.output(), posted.maxMemoryMb()));
   }
 
-  /** A failed invocation: collect its output off the actor, then reply (see onFinished). */
-  private Behavior<Command> finishAsync(Current current, Outcome outcome) {
+  /**
+   * A failed invocation: collect its output and memory off the actor (killing the process there
+   * when it must die), then reply (see onFinished).
+   */
+  private Behavior<Command> finishAsync(Current current, Outcome outcome, boolean kill) {
     timers.cancel(TIMER_INVOKE);
     double durationMs = (System.nanoTime() - current.startNanos()) / 1e6;
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(
-            () -> finish(current, outcome, durationMs, output.take(), output.peakMemoryMb(config.memorySizeMb())),
-            deps.blocking()),
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
+      // Peak memory is read before the kill, while the process still exists to be measured.
+      long maxMemory = output.peakMemoryMb(config.memorySizeMb());
+      if (kill) {
+        process.kill();
+      }
+      return finish(current, outcome, durationMs, output.take(), maxMemory);
+    }, deps.blocking()),
         (finished, failure) -> failure == null ? finished
             : new Finished(InvocationResult.ran(current.id(), outcome.payload(), outcome.functionError(),
                 config.version(), null), outcome.reusable(), current.invoke().replyTo()));

@@ -92,6 +92,9 @@ class SandboxSemanticsTest {
     assertTrue(error.get("errorMessage").asText().matches(
         "RequestId: [0-9a-f-]{36} Error: Task timed out after 1\\.00 seconds"), error.toString());
     assertTrue(log(timedOut).contains("Task timed out after 1.00 seconds"), log(timedOut));
+    java.util.regex.Matcher memory = java.util.regex.Pattern.compile("Max Memory Used: (\\d+) MB").matcher(log(timedOut));
+    assertTrue(memory.find() && Integer.parseInt(memory.group(1)) < 128,
+        "the REPORT shows what the runtime really used, measured before the kill: " + log(timedOut));
     assertTrue(Processes.awaitNoneRunning(node.dataDir(), codeSha, java.time.Duration.ofSeconds(10)),
         "no process of the timed-out sandbox is left");
 
