@@ -28,7 +28,7 @@ public final class RuntimeCommand {
     if (runtime.startsWith("java")) {
       int heapMb = Math.max(64, config.memorySizeMb() * 85 / 100);
       int cpus = Math.max(1, Math.round(config.memorySizeMb() / 1769f));
-      return List.of(settings.java(),
+      return List.of(settings.javaFor(runtime),
           "-Xmx" + heapMb + "m", "-XX:ActiveProcessorCount=" + cpus,
           "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
           "-cp", layout.runtimeDir() + "/java/*",

@@ -13,7 +13,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.TestNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.lambda.LambdaClient;
@@ -95,6 +98,22 @@ class RuntimeFamiliesTest {
     JsonNode error = JSON.readTree(body(failing));
     assertEquals("java.lang.IllegalStateException", error.get("errorType").asText(), body(failing));
     assertEquals("asked to fail", error.get("errorMessage").asText());
+  }
+
+  @Test
+  void java21PackageRunsOnAJdkNewEnoughForIt() throws Exception {
+    // The node runs on Java 17; a java21 function's classes (version 65) need a newer JDK, which
+    // the node finds among the installed ones. This machine kind ships a JDK 25 for that.
+    Path javac = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/javac");
+    Assumptions.assumeTrue(Files.isExecutable(javac), "no JDK >= 21 installed next to the node's own");
+    lambda.createFunction(b -> b.functionName("java21-hello").runtime("java21")
+        .handler("example.Hello::handleRequest").role(dev.lamina.node.testing.Functions.ROLE).memorySize(512)
+        .timeout(30).code(c -> c.zipFile(Examples.javaHello(javac, 21))));
+
+    InvokeResponse response = invoke(lambda, "java21-hello", "{\"name\":\"Duke\"}");
+
+    assertNull(response.functionError(), body(response));
+    assertEquals("Hello, Duke!", JSON.readTree(body(response)).get("message").asText());
   }
 
   @Test

@@ -91,6 +91,14 @@ public final class Examples {
    * the classes (a stock Java Lambda package).
    */
   public static SdkBytes javaHello() {
+    return javaHello(null, 17);
+  }
+
+  /**
+   * The same, compiled by the {@code javac} of another JDK (null: this JVM's compiler) for
+   * {@code release}: a package built for a newer Java than the node's own.
+   */
+  public static SdkBytes javaHello(Path javac, int release) {
     try {
       Path out = Files.createTempDirectory("lamina-java-example");
       Path core = Path.of(Context.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -98,11 +106,18 @@ public final class Examples {
       try (Stream<Path> s = Files.walk(dir().resolve("java/src/main/java"))) {
         sources = s.filter(p -> p.toString().endsWith(".java")).map(Path::toString).toList();
       }
-      JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-      List<String> args = new java.util.ArrayList<>(List.of("--release", "17", "-cp", core.toString(),
-          "-d", out.toString()));
+      List<String> args = new java.util.ArrayList<>(List.of("--release", Integer.toString(release),
+          "-cp", core.toString(), "-d", out.toString()));
       args.addAll(sources);
-      int rc = javac.run(null, null, null, args.toArray(String[]::new));
+      int rc;
+      if (javac == null) {
+        JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
+        rc = compiler.run(null, null, null, args.toArray(String[]::new));
+      } else {
+        List<String> command = new java.util.ArrayList<>(List.of(javac.toString()));
+        command.addAll(args);
+        rc = new ProcessBuilder(command).inheritIO().start().waitFor();
+      }
       if (rc != 0) {
         throw new IllegalStateException("javac failed for examples/java");
       }
@@ -110,6 +125,9 @@ public final class Examples {
       TestNode.deleteTree(out);
       return SdkBytes.fromByteArray(zip);
     } catch (IOException | URISyntaxException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
   }
