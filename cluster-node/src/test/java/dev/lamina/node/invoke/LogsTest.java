@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lamina.node.cli.Main;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -15,25 +16,15 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import picocli.CommandLine;
 
 /** Each invocation's log block is stored per function and readable over HTTP and with `lamina logs`. */
+@ExtendWith(NodePerClass.class)
 class LogsTest {
 
-  private static TestNode node;
-
-  @BeforeAll
-  static void startNode() {
-    node = TestNode.start();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    node.close();
-  }
+  static TestNode node;
 
   @Test
   void logEndpointReturnsEveryInvocationsBlockInOrderAndFollowsFromAnOffset() throws Exception {

@@ -12,33 +12,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.TestNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
 /** Each runtime family runs a real function in a real sandbox, invoked through the AWS SDK. */
+@ExtendWith(NodePerClass.class)
 class RuntimeFamiliesTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static TestNode node;
-  private static LambdaClient lambda;
-
-  @BeforeAll
-  static void startNode() {
-    node = TestNode.start();
-    lambda = node.lambda();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    node.close();
-  }
+  static TestNode node;
+  static LambdaClient lambda;
 
   @Test
   void pythonHandlerGreetsAndKeepsWarmState() throws Exception {

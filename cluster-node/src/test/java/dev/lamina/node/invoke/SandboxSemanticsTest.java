@@ -14,14 +14,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Processes;
+import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.TestNode;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
@@ -31,23 +32,17 @@ import software.amazon.awssdk.services.lambda.model.InvokeResponse;
  * sandbox, and how timeouts, crashes, handler errors and init errors surface — with no process
  * left behind.
  */
+@ExtendWith(NodePerClass.class)
 class SandboxSemanticsTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static TestNode node;
-  private static LambdaClient lambda;
+  static TestNode node;
+  static LambdaClient lambda;
   private static SdkBytes probe;
 
   @BeforeAll
-  static void startNode() {
-    node = TestNode.start();
-    lambda = node.lambda();
+  static void createFixtures() {
     probe = Examples.zipOf("python/probe");
-  }
-
-  @AfterAll
-  static void stopNode() {
-    node.close();
   }
 
   @Test

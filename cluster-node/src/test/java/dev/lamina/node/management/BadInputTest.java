@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -29,11 +30,11 @@ import java.util.function.Consumer;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.function.Executable;
 import software.amazon.awssdk.core.SdkBytes;
@@ -51,6 +52,7 @@ import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
  * afterwards (the last test).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(NodePerClass.class)
 class BadInputTest {
 
   private static final String ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:";
@@ -61,21 +63,14 @@ class BadInputTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-  private static TestNode node;
-  private static LambdaClient lambda;
+  static TestNode node;
+  static LambdaClient lambda;
 
   @BeforeAll
-  static void startNode() {
-    node = TestNode.start();
-    lambda = node.lambda();
+  static void createFixtures() {
     lambda.createFunction(b -> b.functionName(ECHO).runtime("python3.11").handler("app.handler").role(ROLE)
         .code(c -> c.zipFile(SdkBytes.fromByteArray(
             Examples.zip(Map.of("app.py", "def handler(event, context):\n    return event\n"))))));
-  }
-
-  @AfterAll
-  static void stopNode() {
-    node.close();
   }
 
   // ---- CreateFunction: names, role, runtime, handler ---------------------------------------------

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -35,9 +36,8 @@ import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.Architecture;
@@ -65,6 +65,7 @@ import software.amazon.awssdk.services.lambda.model.UpdateFunctionConfigurationR
  * would: create, read (three ways), list and paginate, update configuration and code, delete,
  * account settings.
  */
+@ExtendWith(NodePerClass.class)
 class FunctionLifecycleTest {
 
   private static final String ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:";
@@ -73,19 +74,8 @@ class FunctionLifecycleTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-  private static TestNode node;
-  private static LambdaClient lambda;
-
-  @BeforeAll
-  static void startNode() {
-    node = TestNode.start();
-    lambda = node.lambda();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    node.close();
-  }
+  static TestNode node;
+  static LambdaClient lambda;
 
   @Test
   void createFunctionAnswers201WithLambdaDefaultsAndCodeDigest() throws Exception {
