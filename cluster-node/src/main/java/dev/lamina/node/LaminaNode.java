@@ -42,6 +42,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -132,7 +133,8 @@ public final class LaminaNode implements AutoCloseable {
 
       Duration registryTimeout = config.getDuration("lamina.registry-timeout");
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
-      FunctionService functions = new FunctionService(settings, registry, code, blocking);
+      FunctionService functions = new FunctionService(settings, registry, code, blocking,
+          ClusterSharding.get(system));
       InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout());
       HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());

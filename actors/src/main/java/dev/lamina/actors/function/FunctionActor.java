@@ -46,7 +46,7 @@ public final class FunctionActor {
 
   public sealed interface Command extends CborSerializable
       permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, SandboxRetiring, Bounced,
-          PlacementFailed, Shutdown {}
+          PlacementFailed, FunctionDeleted, Shutdown {}
 
   public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
       implements Command {}
@@ -75,6 +75,12 @@ public final class FunctionActor {
 
   /** The worker could not place a sandbox asked for by this actor. */
   public record PlacementFailed(String sandboxKey, String errorCode, String message, String reason) implements Command {}
+
+  /**
+   * The function was deleted: its sandboxes stop as soon as they are idle, releasing their memory
+   * now rather than at keep-alive expiry. Invocations already waiting still run.
+   */
+  public enum FunctionDeleted implements Command { INSTANCE }
 
   public enum Shutdown implements Command { INSTANCE }
 
@@ -134,6 +140,10 @@ public final class FunctionActor {
         })
         .onMessage(Bounced.class, this::onBounced)
         .onMessage(PlacementFailed.class, this::onPlacementFailed)
+        .onMessage(FunctionDeleted.class, m -> {
+          switchRevision(null);
+          return Behaviors.same();
+        })
         .onMessage(Shutdown.class, m -> Behaviors.stopped())
         .onSignal(Terminated.class, t -> {
           forget(t.getRef().unsafeUpcast());
@@ -181,7 +191,7 @@ public final class FunctionActor {
     return Behaviors.same();
   }
 
-  /** A new configuration: sandboxes of the old one must not serve it. */
+  /** A new configuration (null: the function is gone): sandboxes of the old one must not serve it. */
   private void switchRevision(String key) {
     currentKey = key;
     for (ActorRef<SandboxActor.Command> sandbox : idle) {
@@ -192,6 +202,12 @@ public final class FunctionActor {
 
   /** A sandbox can work: give it the oldest waiting invocation, else keep it warm. */
   private Behavior<Command> offer(ActorRef<SandboxActor.Command> sandbox, String key) {
+    if (currentKey == null && !waiting.isEmpty()) {
+      // Deleted meanwhile: finish what was accepted before, then let the sandbox go.
+      Waiting next = waiting.pollFirst();
+      sandbox.tell(new SandboxActor.Invoke(next.invoke().invocation(), next.invoke().replyTo()));
+      return Behaviors.same();
+    }
     if (!key.equals(currentKey)) {
       sandbox.tell(new SandboxActor.Stop("function updated"));
       live.remove(sandbox);

@@ -3,6 +3,7 @@ package dev.lamina.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.registry.FunctionRegistry;
 import dev.lamina.actors.registry.RegistryClient;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
  * The management operations of §1.1 of the contract, shared by the HTTP API and the embedding
@@ -33,8 +35,11 @@ public final class FunctionService {
   private final RegistryClient registry;
   private final CodeStore code;
   private final Executor blocking;
+  private final ClusterSharding sharding;
 
-  public FunctionService(NodeSettings settings, RegistryClient registry, CodeStore code, Executor blocking) {
+  public FunctionService(NodeSettings settings, RegistryClient registry, CodeStore code, Executor blocking,
+      ClusterSharding sharding) {
+    this.sharding = sharding;
     this.settings = settings;
     this.registry = registry;
     this.code = code;
@@ -145,6 +150,9 @@ public final class FunctionService {
     checkLatest(fn.name(), qualifier);
     return registry.ask(fn.name(), FunctionRegistry.Delete::new).thenApply(reply -> {
       changed(reply);
+      // Its warm sandboxes can never serve again: release them now, not at keep-alive expiry.
+      sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(fn.name(), "$LATEST"))
+          .tell(FunctionActor.FunctionDeleted.INSTANCE);
       return null;
     });
   }

@@ -268,4 +268,17 @@ class SandboxSemanticsTest {
     assertEquals(2, r.get("event").get("n").asInt());
     assertTrue(r.get("polls").asInt() > 2, "the runtime did give up on earlier polls: " + r);
   }
+
+  @Test
+  void deletingAFunctionStopsItsWarmSandboxesRightAway() throws Exception {
+    create(lambda, "doomed", "python3.11", "probe.warm", Examples.zipOf("python/probe", Map.of("marker.txt", "doomed")));
+    String codeSha = lambda.getFunctionConfiguration(b -> b.functionName("doomed")).codeSha256();
+    invoke(lambda, "doomed", "{}");
+    assertTrue(Processes.runningCode(node.dataDir(), codeSha) > 0, "a warm sandbox runs after the invoke");
+
+    lambda.deleteFunction(b -> b.functionName("doomed"));
+
+    assertTrue(Processes.awaitNoneRunning(node.dataDir(), codeSha, java.time.Duration.ofSeconds(10)),
+        "the deleted function's sandbox was stopped, not left until its keep-alive expires");
+  }
 }
