@@ -70,6 +70,26 @@ class RuntimeFamiliesTest {
   }
 
   @Test
+  void nodeErrorsReachTheCallerAsUnhandledFunctionErrors() throws Exception {
+    create(lambda, "node-throws", "nodejs20.x", "index.throws", Examples.zipOf("node/errors"));
+    create(lambda, "node-cb-error", "nodejs20.x", "index.callbackError", Examples.zipOf("node/errors"));
+    create(lambda, "node-missing", "nodejs20.x", "index.nothere", Examples.zipOf("node/errors"));
+
+    InvokeResponse thrown = invoke(lambda, "node-throws", "{\"x\":1}");
+    InvokeResponse callback = invoke(lambda, "node-cb-error", "{}");
+    InvokeResponse missing = invoke(lambda, "node-missing", "{}");
+
+    assertEquals("Unhandled", thrown.functionError());
+    JsonNode error = JSON.readTree(body(thrown));
+    assertEquals("TypeError", error.get("errorType").asText());
+    assertEquals("bad input: {\"x\":1}", error.get("errorMessage").asText());
+    assertTrue(error.get("trace").isArray(), body(thrown));
+    assertEquals("Error", JSON.readTree(body(callback)).get("errorType").asText(), body(callback));
+    assertEquals("callback failure", JSON.readTree(body(callback)).get("errorMessage").asText());
+    assertEquals("Runtime.HandlerNotFound", JSON.readTree(body(missing)).get("errorType").asText(), body(missing));
+  }
+
+  @Test
   void stockJavaRequestHandlerRunsOnTheOfficialRuntimeInterfaceClient() throws Exception {
     lambda.createFunction(b -> b.functionName("java-hello").runtime("java17").handler("example.Hello::handleRequest")
         .role(dev.lamina.node.testing.Functions.ROLE).memorySize(512).timeout(30)
