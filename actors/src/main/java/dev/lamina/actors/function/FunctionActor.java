@@ -59,10 +59,11 @@ public final class FunctionActor {
 
   /**
    * A sandbox failed before it became ready. {@code payload} is the runtime's init error
-   * document, or null: then the error is {@code errorType} with {@code message}.
+   * document, or null: then the error is {@code errorType} with {@code message}. {@code initLog}
+   * is what the runtime wrote during init plus the INIT_REPORT line (the caller's log tail).
    */
   public record SandboxFailed(ActorRef<SandboxActor.Command> sandbox, String sandboxKey, String errorType,
-      String message, ByteString payload) implements Command {}
+      String message, ByteString payload, String initLog) implements Command {}
 
   /** A sandbox that had been ready is gone (keep-alive, crash, timeout, stop). */
   public record SandboxGone(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
@@ -232,8 +233,9 @@ public final class FunctionActor {
       ByteString payload = failed.payload() != null ? failed.payload()
           : ByteString.fromString("{\"errorType\":" + quote(failed.errorType()) + ",\"errorMessage\":"
               + quote("RequestId: " + requestId + " Error: " + failed.message()) + "}");
+      String tail = head.invoke().invocation().tailLog() ? LogTail.of(failed.initLog()) : null;
       head.invoke().replyTo().tell(InvocationResult.ran(requestId, payload, true, head.invoke().config().version(),
-          null));
+          tail));
     }
     return Behaviors.same();
   }

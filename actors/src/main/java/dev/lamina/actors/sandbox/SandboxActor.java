@@ -3,17 +3,15 @@ package dev.lamina.actors.sandbox;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.Invocation;
 import dev.lamina.actors.function.InvocationResult;
+import dev.lamina.actors.function.LogTail;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.persistence.logs.LogStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.Locale;
 import java.util.UUID;
@@ -181,12 +179,12 @@ public final class SandboxActor {
         .onMessage(StartFailed.class, m -> failInit(m.errorType(), m.message(), null))
         .onMessage(InitTimedOut.class, m -> {
           owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure",
-              "Sandbox did not start in time", null));
+              "Sandbox did not start in time", null, ""));
           return abandoningStart();
         })
         .onMessage(Stop.class, m -> {
           owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure",
-              "Sandbox stopped while starting: " + m.reason(), null));
+              "Sandbox stopped while starting: " + m.reason(), null, ""));
           return abandoningStart();
         })
         .onMessage(Invoke.class, this::bounce))
@@ -300,12 +298,26 @@ public final class SandboxActor {
     return failInit(type, null, body);
   }
 
-  /** Init failed: tell the owner (it fails the invocation that waited for us), log, and stop. */
+  /**
+   * Init failed: log what the runtime wrote, tell the owner (it fails the invocation that waited
+   * for us, with that log as its tail), and stop. The log is read off the actor; the owner is
+   * told from there, so the message cannot be lost when this actor has stopped meanwhile.
+   */
   private Behavior<Command> failInit(String errorType, String message, ByteString payload) {
     timers.cancel(TIMER_INIT);
-    owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), errorType, message, payload));
-    String note = message != null ? errorType + ": " + message : "INIT_REPORT Status: error\tError Type: " + errorType;
-    CompletableFuture.runAsync(() -> deps.logs().append(config.name(), output.take() + note + "\n"), deps.blocking());
+    String note = String.format(Locale.ROOT, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error"
+        + "\tError Type: %s", (System.nanoTime() - launchNanos) / 1e6, errorType);
+    ActorRef<SandboxActor.Command> self = ctx.getSelf();
+    Runnable report = () -> {
+      String text = output.take() + (message != null ? errorType + ": " + message + "\n" : "") + note + "\n";
+      deps.logs().append(config.name(), text);
+      owner.tell(new FunctionActor.SandboxFailed(self, config.sandboxKey(), errorType, message, payload, text));
+    };
+    try {
+      CompletableFuture.runAsync(report, deps.blocking());
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      owner.tell(new FunctionActor.SandboxFailed(self, config.sandboxKey(), errorType, message, payload, ""));
+    }
     return stopping();
   }
 
@@ -443,7 +455,7 @@ public final class SandboxActor {
     log.append("\t\n");
     String text = log.toString();
     deps.logs().append(config.name(), text);
-    String tail = current.invoke().invocation().tailLog() ? lastFourKb(text) : null;
+    String tail = current.invoke().invocation().tailLog() ? LogTail.of(text) : null;
     return new Finished(InvocationResult.ran(id, outcome.payload(), outcome.functionError(), config.version(), tail),
         outcome.reusable(), current.invoke().replyTo());
   }
@@ -553,12 +565,6 @@ public final class SandboxActor {
         .onMessage(RetireConfirmed.class, m -> Behaviors.same())
         .onMessage(Reclaim.class, m -> Behaviors.same())
         .onMessage(Stop.class, m -> Behaviors.same());
-  }
-
-  private static String lastFourKb(String log) {
-    byte[] bytes = log.getBytes(StandardCharsets.UTF_8);
-    int from = Math.max(0, bytes.length - 4096);
-    return Base64.getEncoder().encodeToString(Arrays.copyOfRange(bytes, from, bytes.length));
   }
 
   static String exitMessage(int exitCode) {

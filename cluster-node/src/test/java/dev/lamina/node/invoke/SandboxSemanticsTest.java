@@ -156,6 +156,9 @@ class SandboxSemanticsTest {
     assertEquals("Runtime.ImportModuleError", error.get("errorType").asText());
     assertEquals("Unable to import module 'broken_import': No module named 'this_module_does_not_exist'",
         error.get("errorMessage").asText());
+    assertTrue(log(response).contains("Runtime.ImportModuleError: Unable to import module 'broken_import'"),
+        "the log tail shows what the runtime said during init: " + log(response));
+    assertTrue(log(response).contains("INIT_REPORT Init Duration: "), log(response));
   }
 
   @Test
