@@ -71,4 +71,29 @@ class LogsTest {
     assertTrue(out.contains("echo {'via': 'cli'}"), out);
     assertTrue(out.contains("REPORT RequestId: " + id), out);
   }
+
+  @Test
+  void laminaInvokeCommandPrintsTheResponseAndTheLogTail() throws Exception {
+    create(node.lambda(), "cli-invoked", "python3.11", "probe.echo", Examples.zipOf("python/probe"));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream originalOut = System.out;
+    PrintStream originalErr = System.err;
+
+    int exit;
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      exit = new CommandLine(new Main()).execute("invoke", "cli-invoked", "--payload", "{\"k\":\"v\"}", "--log",
+          "--endpoint", node.endpoint());
+    } finally {
+      System.setOut(originalOut);
+      System.setErr(originalErr);
+    }
+
+    assertEquals(0, exit);
+    assertEquals("{\"k\": \"v\"}", out.toString(StandardCharsets.UTF_8).trim());
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("echo {'k': 'v'}"), err.toString(StandardCharsets.UTF_8));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("REPORT RequestId: "));
+  }
 }
