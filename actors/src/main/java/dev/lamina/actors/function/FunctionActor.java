@@ -34,7 +34,9 @@ import org.apache.pekko.util.ByteString;
  * {@code SandboxFailed} (init failed: the oldest waiting invocation gets the error),
  * {@code SandboxRetiring} (an idle sandbox asks to leave; it is forgotten, then confirmed) or
  * {@code SandboxGone}. An invocation a sandbox could not run comes back as {@link Bounced} and
- * waits at the head of the queue. Each waiting invocation has at most one cold start under way.
+ * waits at the head of the queue. Each waiting invocation has at most one cold start of the
+ * current revision under way. An Invoke resolved from a configuration older than the current one
+ * (a stale cache elsewhere) runs on the current revision instead of switching back.
  *
  * <p>State (one behavior, the data below): idle sandboxes, all live sandboxes, sandboxes
  * starting, invocations waiting. On passivation or rebalance every sandbox is stopped; a waiting
@@ -92,7 +94,7 @@ public final class FunctionActor {
   private final Deque<ActorRef<SandboxActor.Command>> idle = new ArrayDeque<>();
   private final Map<ActorRef<SandboxActor.Command>, String> live = new HashMap<>();
   private final Deque<Waiting> waiting = new ArrayDeque<>();
-  private int starting;
+  private final Map<String, Integer> starting = new HashMap<>();   // cold starts under way, per revision
   private String currentKey;
   private FunctionConfig currentConfig;   // set by the first Invoke; a Bounced always follows one
 
@@ -123,7 +125,7 @@ public final class FunctionActor {
     return Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
         .onMessage(SandboxReady.class, m -> {
-          starting = Math.max(0, starting - 1);
+          startEnded(m.sandboxKey());
           ctx.watch(m.sandbox());
           live.put(m.sandbox(), m.sandboxKey());
           return offer(m.sandbox(), m.sandboxKey());
@@ -160,22 +162,26 @@ public final class FunctionActor {
         .build();
   }
 
-  private Behavior<Command> onInvoke(Invoke invoke) {
-    String key = invoke.config().sandboxKey();
-    if (!key.equals(currentKey)) {
-      switchRevision(key);
+  private Behavior<Command> onInvoke(Invoke received) {
+    Invoke invoke = received;
+    FunctionConfig config = received.config();
+    if (currentKey != null && config.lastModified().compareTo(currentConfig.lastModified()) < 0) {
+      // Resolved from a configuration older than one already served (a cache that had not yet
+      // heard of the update): run it on the current revision rather than switching back.
+      invoke = new Invoke(currentConfig, received.invocation(), received.replyTo());
+    } else {
+      if (!config.sandboxKey().equals(currentKey)) {
+        switchRevision(config.sandboxKey());
+      }
+      currentConfig = config;
     }
-    currentConfig = invoke.config();
     ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
     if (sandbox != null) {
       sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
       return Behaviors.same();
     }
     waiting.addLast(new Waiting(invoke));
-    if (starting < waiting.size()) {
-      starting++;
-      worker.tell(new WorkerActor.StartSandbox(invoke.config(), ctx.getSelf()));
-    }
+    refillStarts();
     return Behaviors.same();
   }
 
@@ -225,8 +231,12 @@ public final class FunctionActor {
   }
 
   private Behavior<Command> onSandboxFailed(SandboxFailed failed) {
-    starting = Math.max(0, starting - 1);
+    startEnded(failed.sandboxKey());
     forget(failed.sandbox());
+    if (isStale(failed.sandboxKey())) {
+      refillStarts();  // an old revision's start failed: the waiting invocations need new ones
+      return Behaviors.same();
+    }
     Waiting head = waiting.pollFirst();
     if (head != null) {
       String requestId = head.invoke().invocation().requestId();
@@ -241,7 +251,11 @@ public final class FunctionActor {
   }
 
   private Behavior<Command> onPlacementFailed(PlacementFailed failed) {
-    starting = Math.max(0, starting - 1);
+    startEnded(failed.sandboxKey());
+    if (isStale(failed.sandboxKey())) {
+      refillStarts();
+      return Behaviors.same();
+    }
     Waiting head = waiting.pollFirst();
     if (head != null) {
       head.invoke().replyTo().tell(InvocationResult.refused(head.invoke().invocation().requestId(),
@@ -255,12 +269,29 @@ public final class FunctionActor {
     live.remove(sandbox);
   }
 
-  /** Keeps one cold start under way per waiting invocation (after a stale sandbox was dropped). */
+  /**
+   * Keeps one cold start of the current revision under way per waiting invocation. Starts of an
+   * older revision do not count: their sandboxes will be stopped as stale.
+   */
   private void refillStarts() {
-    while (starting < waiting.size()) {
-      starting++;
-      worker.tell(new WorkerActor.StartSandbox(waiting.peekLast().invoke().config(), ctx.getSelf()));
+    while (!waiting.isEmpty()) {
+      FunctionConfig config = currentKey != null ? currentConfig : waiting.peekLast().invoke().config();
+      if (starting.getOrDefault(config.sandboxKey(), 0) >= waiting.size()) {
+        return;
+      }
+      starting.merge(config.sandboxKey(), 1, Integer::sum);
+      worker.tell(new WorkerActor.StartSandbox(config, ctx.getSelf()));
     }
+  }
+
+  /** A start of {@code key} ended (ready, failed or refused). */
+  private void startEnded(String key) {
+    starting.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null);
+  }
+
+  /** True when {@code key} is an older revision than the one now served (not after a delete). */
+  private boolean isStale(String key) {
+    return currentKey != null && !currentKey.equals(key);
   }
 
   private static String quote(String s) {

@@ -5,6 +5,7 @@ import dev.lamina.actors.function.Invocation;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.function.LogTail;
 import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.worker.WorkerActor;
 import dev.lamina.persistence.logs.LogStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,6 +22,7 @@ import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -58,8 +60,11 @@ public final class SandboxActor {
 
   public record Stop(String reason) implements Command {}
 
-  /** The worker needs memory: an idle sandbox retires, any other ignores this. */
-  public enum Reclaim implements Command { INSTANCE }
+  /**
+   * The worker needs memory: an idle sandbox retires (its end frees the memory); a sandbox that is
+   * busy or still starting declines, so the worker asks another.
+   */
+  public record Reclaim(ActorRef<WorkerActor.Command> replyTo) implements Command {}
 
   /** The owner has forgotten this sandbox (answer to {@code SandboxRetiring}): it may stop now. */
   public enum RetireConfirmed implements Command { INSTANCE }
@@ -133,7 +138,8 @@ public final class SandboxActor {
   private boolean stopRequested;
   private boolean readyBeforeStarted;
   private InitErrorPosted initErrorBeforeStarted;
-  private volatile boolean abandoned;
+  private CompletableFuture<Started> launching;
+  private boolean ownerGone;   // the owning FunctionActor stopped: nobody can route work here
 
   private SandboxActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FunctionConfig config,
       Path codeDir, Deps deps, ActorRef<FunctionActor.Command> owner) {
@@ -149,8 +155,10 @@ public final class SandboxActor {
 
   public static Behavior<Command> create(FunctionConfig config, Path codeDir, Deps deps,
       ActorRef<FunctionActor.Command> owner) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new SandboxActor(ctx, timers, config, codeDir, deps, owner).start()));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.watch(owner);  // a sandbox whose owner is gone can never be given work again
+      return new SandboxActor(ctx, timers, config, codeDir, deps, owner).start();
+    }));
   }
 
   // ---- Starting ---------------------------------------------------------------------------
@@ -163,7 +171,8 @@ public final class SandboxActor {
     }
     ActorRef<Command> self = ctx.getSelf();
     launchNanos = System.nanoTime();
-    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> launch(self), deps.blocking()),
+    launching = CompletableFuture.supplyAsync(() -> launch(self), deps.blocking());
+    ctx.pipeToSelf(launching,
         (started, failure) -> failure == null ? started
             : new StartFailed("Runtime.InvalidEntrypoint", "Runtime could not start: " + rootMessage(failure)));
     return answeringStrayCalls(Behaviors.receive(Command.class)
@@ -188,10 +197,11 @@ public final class SandboxActor {
           return abandoningStart();
         })
         .onMessage(Invoke.class, this::bounce))
-        .onSignal(PostStop.class, s -> {
-          abandoned = true;  // launch() cleans up after itself when it finishes
-          return cleanUpNow();
+        .onSignal(Terminated.class, t -> {
+          ownerGone = true;
+          return abandoningStart();
         })
+        .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
 
@@ -199,6 +209,7 @@ public final class SandboxActor {
   private Behavior<Command> abandoningStart() {
     timers.cancelAll();
     return answeringStrayCalls(Behaviors.receive(Command.class)
+        .onMessage(Reclaim.class, m -> Behaviors.same())  // leaving anyway: the memory comes back
         .onMessage(Started.class, m -> {
           endpoint = m.endpoint();
           process = m.process();
@@ -207,10 +218,8 @@ public final class SandboxActor {
         })
         .onMessage(StartFailed.class, m -> Behaviors.stopped())
         .onMessage(Invoke.class, this::bounce))
-        .onSignal(PostStop.class, s -> {
-          abandoned = true;
-          return cleanUpNow();
-        })
+        .onSignal(Terminated.class, t -> Behaviors.same())
+        .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
 
@@ -229,18 +238,14 @@ public final class SandboxActor {
           codeDir, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
           config.ephemeralStorageMb()));
       output.attach(p);
-      if (abandoned) {
-        // The actor is gone (node shutdown while starting): nobody else will stop these.
-        p.kill();
-        RuntimeEndpoint started = ep;
-        p.onExit().whenComplete((code, failure) -> started.close());
-      }
       return new Started(ep, p);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
+      // Whatever failed (a bad environment value throws from ProcessBuilder), the endpoint
+      // bound above must not outlive this attempt.
       if (ep != null) {
         ep.close();
       }
-      throw new UncheckedIOException(e);
+      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
     }
   }
 
@@ -275,6 +280,10 @@ public final class SandboxActor {
             "Init timed out after %.2f seconds", deps.settings().initTimeout().toMillis() / 1000.0), null))
         .onMessage(Stop.class, m -> stopping())
         .onMessage(Invoke.class, this::bounce))
+        .onSignal(Terminated.class, t -> {
+          ownerGone = true;
+          return stopping();
+        })
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -334,6 +343,10 @@ public final class SandboxActor {
           exited = true;
           return retire();
         }))
+        .onSignal(Terminated.class, t -> {
+          ownerGone = true;
+          return stopping();
+        })
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -377,6 +390,10 @@ public final class SandboxActor {
               true, false, message), true);
         })
         .onMessage(Invoke.class, this::bounce))
+        .onSignal(Terminated.class, t -> {
+          ownerGone = true;  // finish this invocation, then leave
+          return Behaviors.same();
+        })
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -429,6 +446,10 @@ public final class SandboxActor {
           return Behaviors.same();
         })
         .onMessage(Invoke.class, this::bounce))
+        .onSignal(Terminated.class, t -> {
+          ownerGone = true;
+          return Behaviors.same();
+        })
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -454,7 +475,11 @@ public final class SandboxActor {
     }
     log.append("\t\n");
     String text = log.toString();
-    deps.logs().append(config.name(), text);
+    try {
+      deps.logs().append(config.name(), text);
+    } catch (RuntimeException e) {
+      // the log store is closing with the node: the invocation still gets its answer
+    }
     String tail = current.invoke().invocation().tailLog() ? LogTail.of(text) : null;
     return new Finished(InvocationResult.ran(id, outcome.payload(), outcome.functionError(), config.version(), tail),
         outcome.reusable(), current.invoke().replyTo());
@@ -463,7 +488,7 @@ public final class SandboxActor {
   private Behavior<Command> onFinished(Finished finished) {
     // The reply goes straight to whoever asked; the owner hears about the sandbox afterwards.
     finished.replyTo().tell(finished.result());
-    if (!finished.reusable() || exited || stopRequested) {
+    if (!finished.reusable() || exited || stopRequested || ownerGone) {
       return leave();
     }
     owner.tell(new FunctionActor.SandboxIdle(ctx.getSelf(), config.sandboxKey()));
@@ -474,7 +499,12 @@ public final class SandboxActor {
 
   /** An invocation this sandbox cannot run goes back to the owner, which finds it another one. */
   private Behavior<Command> bounce(Invoke invoke) {
-    owner.tell(new FunctionActor.Bounced(invoke.invocation(), invoke.replyTo()));
+    if (ownerGone) {
+      invoke.replyTo().tell(InvocationResult.refused(invoke.invocation().requestId(),
+          dev.lamina.actors.LambdaError.Code.ServiceException, "The function's sandboxes were moved; retry", null));
+    } else {
+      owner.tell(new FunctionActor.Bounced(invoke.invocation(), invoke.replyTo()));
+    }
     return Behaviors.same();
   }
 
@@ -486,6 +516,7 @@ public final class SandboxActor {
     timers.cancelAll();
     owner.tell(new FunctionActor.SandboxRetiring(ctx.getSelf(), config.sandboxKey()));
     return answeringStrayCalls(Behaviors.receive(Command.class)
+        .onMessage(Reclaim.class, m -> Behaviors.same())  // leaving anyway: the memory comes back
         .onMessage(Invoke.class, this::bounce)
         .onMessage(RetireConfirmed.class, m -> stopping())
         .onMessage(Stop.class, m -> stopping())
@@ -493,6 +524,10 @@ public final class SandboxActor {
           exited = true;
           return Behaviors.same();
         }))
+        .onSignal(Terminated.class, t -> {
+          ownerGone = true;
+          return stopping();
+        })
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -510,11 +545,13 @@ public final class SandboxActor {
     }
     process.kill();
     return answeringStrayCalls(Behaviors.receive(Command.class)
+        .onMessage(Reclaim.class, m -> Behaviors.same())  // leaving anyway: the memory comes back
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           return Behaviors.stopped();
         })
         .onMessage(Invoke.class, this::bounce))
+        .onSignal(Terminated.class, t -> Behaviors.same())
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
   }
@@ -525,6 +562,22 @@ public final class SandboxActor {
    * may get next); its threads are not daemons, so it must close even when the node shuts down.
    */
   private Behavior<Command> cleanUpNow() {
+    if (process == null && launching != null) {
+      // Stopped before the launch reported back: tear down whatever it produces.
+      Path d = dir;
+      launching.whenComplete((started, failure) -> {
+        if (started == null) {
+          deleteTree(d);
+          return;
+        }
+        started.process().kill();
+        started.process().onExit().whenComplete((code, f) -> {
+          started.endpoint().close();
+          deleteTree(d);
+        });
+      });
+      return Behaviors.same();
+    }
     if (process != null && !exited) {
       process.kill();
     }
@@ -563,7 +616,10 @@ public final class SandboxActor {
         .onMessage(KeepAliveExpired.class, m -> Behaviors.same())
         .onMessage(InitLogged.class, m -> Behaviors.same())
         .onMessage(RetireConfirmed.class, m -> Behaviors.same())
-        .onMessage(Reclaim.class, m -> Behaviors.same())
+        .onMessage(Reclaim.class, m -> {
+          m.replyTo().tell(new WorkerActor.ReclaimDeclined(ctx.getSelf()));
+          return Behaviors.same();
+        })
         .onMessage(Stop.class, m -> Behaviors.same());
   }
 

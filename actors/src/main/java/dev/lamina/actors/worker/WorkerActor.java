@@ -44,9 +44,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class WorkerActor {
 
   public sealed interface Command extends CborSerializable
-      permits StartSandbox, CodeReady, CodeFailed, WaitExpired {}
+      permits StartSandbox, ReclaimDeclined, CodeReady, CodeFailed, WaitExpired {}
 
   public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner) implements Command {}
+
+  /** A sandbox asked to reclaim its memory is busy or still starting. */
+  public record ReclaimDeclined(ActorRef<SandboxActor.Command> sandbox) implements Command {}
 
   record CodeReady(StartSandbox request, Path codeDir) implements Command {}
 
@@ -65,6 +68,7 @@ public final class WorkerActor {
   private final Duration reclaimWait;
   private final Map<ActorRef<SandboxActor.Command>, Integer> sandboxes = new LinkedHashMap<>();
   private final Set<ActorRef<SandboxActor.Command>> reclaiming = new HashSet<>();
+  private final Set<ActorRef<SandboxActor.Command>> declined = new HashSet<>();
   private final Deque<Waiting> waitingForMemory = new ArrayDeque<>();
   private long usedMb;
   private long nextWaitId;
@@ -108,12 +112,22 @@ public final class WorkerActor {
               throttle(w.start());
             }
           }
-          endEpisodeIfDone();
+          startWaiting();  // smaller starts queued behind the expired one may fit now
+          return Behaviors.same();
+        })
+        .onMessage(ReclaimDeclined.class, m -> {
+          if (reclaiming.remove(m.sandbox())) {
+            declined.add(m.sandbox());
+            if (!waitingForMemory.isEmpty()) {
+              reclaimFor(waitingMb() + usedMb - capacityMb);
+            }
+          }
           return Behaviors.same();
         })
         .onSignal(Terminated.class, t -> {
           Integer mb = sandboxes.remove(t.getRef());
           reclaiming.remove(t.getRef());
+          declined.remove(t.getRef());
           if (mb != null) {
             usedMb -= mb;
           }
@@ -142,14 +156,17 @@ public final class WorkerActor {
     return Behaviors.same();
   }
 
-  /** Asks the oldest sandboxes not yet asked to free at least {@code deficitMb}. */
+  /**
+   * Asks the oldest sandboxes not yet asked in this episode to free at least {@code deficitMb};
+   * one that declines (busy, starting) makes room for asking the next.
+   */
   private void reclaimFor(long deficitMb) {
     long asked = reclaiming.stream().mapToLong(s -> sandboxes.getOrDefault(s, 0)).sum();
     for (Iterator<Map.Entry<ActorRef<SandboxActor.Command>, Integer>> it = sandboxes.entrySet().iterator();
         it.hasNext() && asked < deficitMb; ) {
       Map.Entry<ActorRef<SandboxActor.Command>, Integer> e = it.next();
-      if (reclaiming.add(e.getKey())) {
-        e.getKey().tell(SandboxActor.Reclaim.INSTANCE);
+      if (!declined.contains(e.getKey()) && reclaiming.add(e.getKey())) {
+        e.getKey().tell(new SandboxActor.Reclaim(ctx.getSelf()));
         asked += e.getValue();
       }
     }
@@ -176,6 +193,7 @@ public final class WorkerActor {
   private void endEpisodeIfDone() {
     if (waitingForMemory.isEmpty()) {
       reclaiming.clear();
+      declined.clear();
     }
   }
 

@@ -292,7 +292,12 @@ final class FunctionRequests {
       if (RESERVED_ENV.contains(e.getKey())) {
         reserved.add(e.getKey());
       }
-      map.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
+      String value = e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString();
+      if (value.indexOf('\0') >= 0) {
+        // No process environment can carry a NUL: refuse it here, not at every cold start.
+        throw LambdaError.invalid("The value of environment variable " + e.getKey() + " contains a NUL character.");
+      }
+      map.put(e.getKey(), value);
     }
     if (!reserved.isEmpty()) {
       throw LambdaError.invalid("Lambda was unable to configure your environment variables because the environment "

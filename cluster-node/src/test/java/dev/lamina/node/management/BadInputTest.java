@@ -144,6 +144,14 @@ class BadInputTest {
   }
 
   @Test
+  void refusesAnEnvironmentValueWithANulCharacter() {
+    LambdaException e = refusedCreate("bi-env-nul", b -> b.environment(env -> env.variables(Map.of("KEY", "a\u0000b"))));
+
+    assertError(e, 400, "InvalidParameterValueException");
+    assertNotCreated("bi-env-nul");
+  }
+
+  @Test
   void refusesTheDeprecatedPython27RuntimeWithInvalidParameterValueException() {
     LambdaException e = refusedCreate("bi-python27", b -> b.runtime("python2.7"));
 
