@@ -3,6 +3,7 @@ package dev.lamina.actors.function;
 import dev.lamina.actors.CborSerializable;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.sandbox.Json;
 import dev.lamina.actors.sandbox.SandboxActor;
 import dev.lamina.actors.worker.WorkerActor;
 import java.util.ArrayDeque;
@@ -241,8 +242,8 @@ public final class FunctionActor {
     if (head != null) {
       String requestId = head.invoke().invocation().requestId();
       ByteString payload = failed.payload() != null ? failed.payload()
-          : ByteString.fromString("{\"errorType\":" + quote(failed.errorType()) + ",\"errorMessage\":"
-              + quote("RequestId: " + requestId + " Error: " + failed.message()) + "}");
+          : ByteString.fromString(Json.error(failed.errorType(), "RequestId: " + requestId + " Error: "
+              + failed.message()));
       String tail = head.invoke().invocation().tailLog() ? LogTail.of(failed.initLog()) : null;
       head.invoke().replyTo().tell(InvocationResult.ran(requestId, payload, true, head.invoke().config().version(),
           tail));
@@ -292,9 +293,5 @@ public final class FunctionActor {
   /** True when {@code key} is an older revision than the one now served (not after a delete). */
   private boolean isStale(String key) {
     return currentKey != null && !currentKey.equals(key);
-  }
-
-  private static String quote(String s) {
-    return "\"" + new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s)) + "\"";
   }
 }

@@ -1,6 +1,5 @@
 package dev.lamina.actors.registry;
 
-import dev.lamina.actors.LambdaError;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -100,10 +99,5 @@ public final class RegistryClient {
 
   private AtomicLong generation(String name) {
     return generations.computeIfAbsent(name, n -> new AtomicLong());
-  }
-
-  /** Throws the reply's error as a {@link LambdaError}. */
-  public static FunctionConfig unwrap(FunctionRegistry.Reply reply) {
-    return reply.orThrow();
   }
 }

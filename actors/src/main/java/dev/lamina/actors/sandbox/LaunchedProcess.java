@@ -18,10 +18,6 @@ public final class LaunchedProcess {
     this.process = process;
   }
 
-  public long pid() {
-    return process.pid();
-  }
-
   /**
    * Completes with the exit status (128 + n after signal n) once the process has exited and so
    * has every descendant it had when {@link #kill()} was called: only then may its port,

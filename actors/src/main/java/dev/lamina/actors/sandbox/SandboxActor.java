@@ -7,18 +7,14 @@ import dev.lamina.actors.function.LogTail;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.worker.WorkerActor;
 import dev.lamina.persistence.logs.LogStore;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -171,7 +167,8 @@ public final class SandboxActor {
     }
     ActorRef<Command> self = ctx.getSelf();
     launchNanos = System.nanoTime();
-    launching = CompletableFuture.supplyAsync(() -> launch(self), deps.blocking());
+    launching = CompletableFuture.supplyAsync(
+        () -> SandboxResources.acquire(self, config, codeDir, dir, output, deps), deps.blocking());
     ctx.pipeToSelf(launching,
         (started, failure) -> failure == null ? started
             : new StartFailed("Runtime.InvalidEntrypoint", "Runtime could not start: " + rootMessage(failure)));
@@ -186,16 +183,8 @@ public final class SandboxActor {
           return Behaviors.same();
         })
         .onMessage(StartFailed.class, m -> failInit(m.errorType(), m.message(), null))
-        .onMessage(InitTimedOut.class, m -> {
-          owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure",
-              "Sandbox did not start in time", null, ""));
-          return abandoningStart();
-        })
-        .onMessage(Stop.class, m -> {
-          owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure",
-              "Sandbox stopped while starting: " + m.reason(), null, ""));
-          return abandoningStart();
-        })
+        .onMessage(InitTimedOut.class, m -> abandonStart("Sandbox did not start in time"))
+        .onMessage(Stop.class, m -> abandonStart("Sandbox stopped while starting: " + m.reason()))
         .onMessage(Invoke.class, this::bounce))
         .onSignal(Terminated.class, t -> {
           ownerGone = true;
@@ -203,6 +192,13 @@ public final class SandboxActor {
         })
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
+  }
+
+  /** Gives up a start still in progress: the owner hears why, the process goes once it exists. */
+  private Behavior<Command> abandonStart(String message) {
+    owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure", message,
+        null, ""));
+    return abandoningStart();
   }
 
   /** Stopped while the process was being started: wait for it, then tear it down. */
@@ -221,32 +217,6 @@ public final class SandboxActor {
         .onSignal(Terminated.class, t -> Behaviors.same())
         .onSignal(PostStop.class, s -> cleanUpNow())
         .build();
-  }
-
-  /** Runs on the blocking executor: directories, the Runtime API endpoint, the process. */
-  private Started launch(ActorRef<Command> self) {
-    RuntimeEndpoint ep = null;
-    try {
-      Path tmp = Files.createDirectories(dir.resolve("tmp"));
-      Files.createFile(dir.resolve("output.log"));
-      ep = RuntimeEndpoint.start(self, output, deps.settings().maxResponseBytes(), config.memorySizeMb(),
-          deps.runtimeApi());
-      SandboxLauncher.Layout layout = deps.launcher().layout(codeDir, deps.runtimes().root(), tmp);
-      LaunchedProcess p = deps.launcher().launch(new SandboxLauncher.LaunchSpec(
-          RuntimeCommand.argv(config, layout, deps.settings()),
-          RuntimeCommand.environment(config, layout, "127.0.0.1:" + ep.port(), deps.settings()),
-          codeDir, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
-          config.ephemeralStorageMb()));
-      output.attach(p);
-      return new Started(ep, p);
-    } catch (IOException | RuntimeException e) {
-      // Whatever failed (a bad environment value throws from ProcessBuilder), the endpoint
-      // bound above must not outlive this attempt.
-      if (ep != null) {
-        ep.close();
-      }
-      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
-    }
   }
 
   private Behavior<Command> onStarted(Started started) {
@@ -274,11 +244,11 @@ public final class SandboxActor {
         .onMessage(InitErrorPosted.class, this::onInitError)
         .onMessage(ProcessExited.class, m -> {
           exited = true;
-          return failInit("Runtime.ExitError", exitMessage(m.exitCode()), null);
+          return failInit("Runtime.ExitError", InvocationLog.exitMessage(m.exitCode()), null);
         })
         .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Timedout", String.format(Locale.ROOT,
             "Init timed out after %.2f seconds", deps.settings().initTimeout().toMillis() / 1000.0), null))
-        .onMessage(Stop.class, m -> stopping())
+        .onMessage(Stop.class, m -> failInit("Sandbox.Failure", "Sandbox stopped while initializing: " + m.reason(), null))
         .onMessage(Invoke.class, this::bounce))
         .onSignal(Terminated.class, t -> {
           ownerGone = true;
@@ -379,7 +349,7 @@ public final class SandboxActor {
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           endpoint.abandonCurrent();
-          String message = "RequestId: " + current.id() + " Error: " + exitMessage(m.exitCode());
+          String message = "RequestId: " + current.id() + " Error: " + InvocationLog.exitMessage(m.exitCode());
           return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Runtime.ExitError", message)),
               true, false, message + "\nRuntime.ExitError"), false);
         })
@@ -414,7 +384,7 @@ public final class SandboxActor {
       outcome = new Outcome(posted.body(), false, true, null);
     }
     double durationMs = (posted.endNanos() - current.startNanos()) / 1e6;
-    return onFinished(finish(current, outcome, durationMs, posted.output(), posted.maxMemoryMb()));
+    return onFinished(finish(current, outcome, durationMs, posted.output(), posted.maxMemoryMb(), takeInitDuration()));
   }
 
   /**
@@ -424,13 +394,14 @@ public final class SandboxActor {
   private Behavior<Command> finishAsync(Current current, Outcome outcome, boolean kill) {
     timers.cancel(TIMER_INVOKE);
     double durationMs = (System.nanoTime() - current.startNanos()) / 1e6;
+    double initMs = takeInitDuration();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
       // Peak memory is read before the kill, while the process still exists to be measured.
       long maxMemory = output.peakMemoryMb(config.memorySizeMb());
       if (kill) {
         process.kill();
       }
-      return finish(current, outcome, durationMs, output.take(), maxMemory);
+      return finish(current, outcome, durationMs, output.take(), maxMemory, initMs);
     }, deps.blocking()),
         (finished, failure) -> failure == null ? finished
             : new Finished(InvocationResult.ran(current.id(), outcome.payload(), outcome.functionError(),
@@ -454,35 +425,28 @@ public final class SandboxActor {
         .build();
   }
 
-  /** Builds the START/END/REPORT block (CPU only; the log store's append does not block). */
-  private Finished finish(Current current, Outcome outcome, double durationMs, String out, long maxMemoryMb) {
-    String id = current.id();
-    StringBuilder log = new StringBuilder(256 + out.length());
-    log.append("START RequestId: ").append(id).append(" Version: ").append(config.version()).append('\n');
-    log.append(out);
-    if (outcome.logNote() != null) {
-      log.append(outcome.logNote()).append('\n');
-    }
-    log.append("END RequestId: ").append(id).append('\n');
-    log.append("REPORT RequestId: ").append(id)
-        .append(String.format(Locale.ROOT, "\tDuration: %.2f ms", durationMs))
-        .append("\tBilled Duration: ").append((long) Math.ceil(durationMs)).append(" ms")
-        .append("\tMemory Size: ").append(config.memorySizeMb()).append(" MB")
-        .append("\tMax Memory Used: ").append(maxMemoryMb).append(" MB");
-    if (initDurationMs >= 0) {
-      log.append(String.format(Locale.ROOT, "\tInit Duration: %.2f ms", initDurationMs));
-      initDurationMs = -1;
-    }
-    log.append("\t\n");
-    String text = log.toString();
+  /**
+   * Writes the invocation's log block and makes the reply. Runs on the actor (warm path) or the
+   * blocking executor (failures), so it touches no actor state: {@code initMs} is taken before.
+   */
+  private Finished finish(Current current, Outcome outcome, double durationMs, String out, long maxMemoryMb,
+      double initMs) {
+    String text = InvocationLog.block(config, current.id(), out, outcome.logNote(), durationMs, maxMemoryMb, initMs);
     try {
       deps.logs().append(config.name(), text);
     } catch (RuntimeException e) {
       // the log store is closing with the node: the invocation still gets its answer
     }
     String tail = current.invoke().invocation().tailLog() ? LogTail.of(text) : null;
-    return new Finished(InvocationResult.ran(id, outcome.payload(), outcome.functionError(), config.version(), tail),
-        outcome.reusable(), current.invoke().replyTo());
+    return new Finished(InvocationResult.ran(current.id(), outcome.payload(), outcome.functionError(),
+        config.version(), tail), outcome.reusable(), current.invoke().replyTo());
+  }
+
+  /** The cold start's init duration for the first REPORT, then never again (negative: none). */
+  private double takeInitDuration() {
+    double initMs = initDurationMs;
+    initDurationMs = -1;
+    return initMs;
   }
 
   private Behavior<Command> onFinished(Finished finished) {
@@ -562,41 +526,11 @@ public final class SandboxActor {
    * may get next); its threads are not daemons, so it must close even when the node shuts down.
    */
   private Behavior<Command> cleanUpNow() {
-    if (process == null && launching != null) {
-      // Stopped before the launch reported back: tear down whatever it produces.
-      Path d = dir;
-      launching.whenComplete((started, failure) -> {
-        if (started == null) {
-          deleteTree(d);
-          return;
-        }
-        started.process().kill();
-        started.process().onExit().whenComplete((code, f) -> {
-          started.endpoint().close();
-          deleteTree(d);
-        });
-      });
-      return Behaviors.same();
-    }
-    if (process != null && !exited) {
-      process.kill();
-    }
-    RuntimeEndpoint ep = endpoint;
+    // Before the launch reported back, tear down whatever it produces.
+    CompletableFuture<Started> parts = process != null ? CompletableFuture.completedFuture(new Started(endpoint, process))
+        : launching != null ? launching : CompletableFuture.completedFuture(null);
     Path d = dir;
-    Runnable release = () -> {
-      if (ep != null) {
-        ep.close();
-      }
-      deleteTree(d);
-    };
-    CompletableFuture<?> gone = process == null || exited ? CompletableFuture.completedFuture(null) : process.onExit();
-    gone.whenComplete((code, failure) -> {
-      try {
-        deps.blocking().execute(release);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        release.run();  // the node is shutting down: release on this (non-actor) thread
-      }
-    });
+    parts.whenComplete((started, failure) -> SandboxResources.release(started, d, deps.blocking()));
     return Behaviors.same();
   }
 
@@ -623,41 +557,10 @@ public final class SandboxActor {
         .onMessage(Stop.class, m -> Behaviors.same());
   }
 
-  static String exitMessage(int exitCode) {
-    if (exitCode == 0) {
-      return "Runtime exited without providing a reason";
-    }
-    // Only 128 + n is visible through bubblewrap, and runtimes use such codes themselves (node
-    // exits 129 on an uncaught exception): name the signals a runtime dies of, report the rest
-    // as the exit status they are.
-    String signal = switch (exitCode) {
-      case 137 -> "killed";
-      case 139 -> "segmentation fault (core dumped)";
-      case 134 -> "aborted (core dumped)";
-      case 143 -> "terminated";
-      default -> null;
-    };
-    if (signal != null) {
-      return "Runtime exited with error: signal: " + signal;
-    }
-    return "Runtime exited with error: exit status " + exitCode;
-  }
-
   private static String rootMessage(Throwable t) {
     while (t.getCause() != null) {
       t = t.getCause();
     }
     return t.getMessage();
-  }
-
-  private static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException | RuntimeException e) {
-      // best effort: leftovers are removed at the next node start
-    }
   }
 }

@@ -88,7 +88,8 @@ public final class FunctionService {
   /** Asks the registry for names in slices until a page is full (deleted functions are skipped). */
   private CompletionStage<Page> collect(List<String> names, int from, int limit, List<FunctionConfig> page) {
     if (from >= names.size() || page.size() >= limit) {
-      boolean more = page.size() >= limit && hasLiveAfter(names, from);
+      // More names remain: a next page may exist (it can turn out empty if they were all deleted).
+      boolean more = page.size() >= limit && from < names.size();
       List<FunctionConfig> out = page.size() > limit ? page.subList(0, limit) : page;
       String next = more || page.size() > limit ? Markers.encode(out.get(out.size() - 1).name()) : null;
       return CompletableFuture.completedFuture(new Page(List.copyOf(out), next));
@@ -98,11 +99,6 @@ public final class FunctionService {
       page.addAll(found);
       return collect(names, to, limit, page);
     });
-  }
-
-  /** Whether a function may follow (a cheap over-approximation is fine: the last page may then be empty). */
-  private static boolean hasLiveAfter(List<String> names, int from) {
-    return from < names.size();
   }
 
   public CompletionStage<FunctionConfig> updateCode(String rawName, JsonNode body) {
