@@ -205,6 +205,16 @@ final class RuntimeEndpoint implements AutoCloseable {
   /** Reads the request body, keeping at most {@code maxResponseBytes}; the rest is drained. */
   private Body read(HttpExchange exchange) throws IOException {
     try (InputStream in = exchange.getRequestBody()) {
+      String length = exchange.getRequestHeaders().getFirst("Content-Length");
+      if (length != null) {
+        long declared = Long.parseLong(length.trim());
+        if (declared > maxResponseBytes) {
+          in.transferTo(OutputStream.nullOutputStream());
+          return new Body(ByteString.emptyByteString(), true);
+        }
+        // Known size (the usual case): read straight into the array the reply will carry.
+        return new Body(ByteString.fromArrayUnsafe(in.readNBytes((int) declared)), false);
+      }
       ByteArrayOutputStream buffer = new ByteArrayOutputStream();
       byte[] chunk = new byte[64 * 1024];
       long total = 0;
