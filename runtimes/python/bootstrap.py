@@ -261,10 +261,10 @@ def load_handler(handler_name):
         raise Fault("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_path}'") from None
 
 
-def setup_sys_path(task_root):
+def setup_sys_path(task_root, opt):
     """Lambda's order: function code, then layers, then the standard library. The
     bootstrap's own directory is dropped so user code cannot import the runtime."""
-    layers = [f"/opt/python/lib/python3.{sys.version_info.minor}/site-packages", "/opt/python"]
+    layers = [f"{opt}/python/lib/python3.{sys.version_info.minor}/site-packages", f"{opt}/python"]
     own_dir = os.path.dirname(os.path.realpath(__file__))
     rest = [p for p in sys.path if os.path.realpath(p) != own_dir]
     sys.path[:] = [task_root] + [p for p in layers if os.path.isdir(p)] + rest
@@ -413,7 +413,11 @@ def _json_default(value):
 
 def main():
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    setup_sys_path(task_root)
+    # Where the layers are: /opt in a sandbox; the launcher names another directory when the
+    # process runs without its own mount namespace.
+    opt = sys.argv[1] if len(sys.argv) > 1 else "/opt"
+    del sys.argv[1:]
+    setup_sys_path(task_root, opt)
     api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
     builtins.__import__ = _import_hook
     try:

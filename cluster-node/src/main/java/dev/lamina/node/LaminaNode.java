@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigValueFactory;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.layer.LayerRegistry;
 import dev.lamina.actors.registry.FunctionRegistry;
 import dev.lamina.actors.registry.RegistryClient;
 import dev.lamina.actors.sandbox.RuntimeFiles;
@@ -124,6 +125,7 @@ public final class LaminaNode implements AutoCloseable {
       ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes = system.systemActorOf(
           Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());
       FunctionRegistry.initSharding(system, settings.functionArnPrefix(), Clock.systemUTC(), changes);
+      LayerRegistry.initSharding(system, Clock.systemUTC());
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
           runtimeApiThreads);
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(
@@ -176,9 +178,14 @@ public final class LaminaNode implements AutoCloseable {
     return await(functions.create(createFunctionBody), "CreateFunction");
   }
 
-  /** Invokes synchronously, without HTTP, and returns the function's response payload. */
+  /** Invokes {@code $LATEST} synchronously, without HTTP, and returns the function's response payload. */
   public InvocationResult invoke(String function, String payloadJson) {
-    return await(invoker.invoke(function, null, ByteString.fromString(payloadJson),
+    return invoke(function, null, payloadJson);
+  }
+
+  /** Invokes a version or alias ({@code qualifier}; null for {@code $LATEST}) synchronously, without HTTP. */
+  public InvocationResult invoke(String function, String qualifier, String payloadJson) {
+    return await(invoker.invoke(function, qualifier, ByteString.fromString(payloadJson),
         InvokeService.Options.requestResponse()), "Invoke");
   }
 

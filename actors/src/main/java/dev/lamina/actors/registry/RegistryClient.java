@@ -1,5 +1,6 @@
 package dev.lamina.actors.registry;
 
+import dev.lamina.actors.layer.LayerRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -19,19 +20,20 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * The node's way to the function registry: asks entities, lists functions, and caches
- * configurations for the invoke path so that a warm invocation costs no registry round trip.
+ * The node's way to the function and layer registries: asks entities, lists them, and caches
+ * what each {@code name:qualifier} resolves to so that a warm invocation costs no registry round
+ * trip.
  *
- * <p>The cache drops a function whenever the registry announces a change on the
- * {@code function-changes} topic. A generation counter per function keeps an answer that raced
- * with a change from being cached.
+ * <p>The cache drops every qualifier of a function whenever the registry announces a change of
+ * it on the {@code function-changes} topic. A generation counter per function keeps an answer
+ * that raced with a change from being cached.
  */
 public final class RegistryClient {
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration timeout;
-  private final Map<String, FunctionConfig> cache = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, Resolved>> cache = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
 
   public RegistryClient(ActorSystem<?> system, ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes,
@@ -53,24 +55,36 @@ public final class RegistryClient {
     return sharding.entityRefFor(FunctionRegistry.TYPE_KEY, name).ask(command::apply, timeout);
   }
 
-  /** The current configuration of {@code name}, from the cache when possible. */
-  public CompletionStage<FunctionConfig> get(String name) {
-    FunctionConfig cached = cache.get(name);
+  /** Sends a command to a layer's registry entity. */
+  public CompletionStage<LayerRegistry.Reply> askLayer(String layerName,
+      Function<ActorRef<LayerRegistry.Reply>, LayerRegistry.Command> command) {
+    return sharding.entityRefFor(LayerRegistry.TYPE_KEY, layerName).ask(command::apply, timeout);
+  }
+
+  /**
+   * What invoking {@code name} with {@code qualifier} (null: {@code $LATEST}) runs, from the
+   * cache when possible. Fails with the registry's ResourceNotFoundException.
+   */
+  public CompletionStage<Resolved> resolve(String name, String qualifier) {
+    String key = qualifier == null ? FunctionConfig.LATEST : qualifier;
+    Map<String, Resolved> byQualifier = cache.get(name);
+    Resolved cached = byQualifier == null ? null : byQualifier.get(key);
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
     long generation = generation(name).get();
-    return ask(name, FunctionRegistry.Get::new).thenApply(reply -> {
-      FunctionConfig config = reply.orThrow();
-      cache.put(name, config);
+    return ask(name, reply -> new FunctionRegistry.Get(key, reply)).thenApply(reply -> {
+      Resolved resolved = Resolved.of(reply.orThrow());
+      Map<String, Resolved> entries = cache.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
+      entries.put(key, resolved);
       if (generation(name).get() != generation) {
-        cache.remove(name, config);  // a change raced with this answer: it may be stale
+        entries.remove(key, resolved);  // a change raced with this answer: it may be stale
       }
-      return config;
+      return resolved;
     });
   }
 
-  /** Forgets the cached configuration of {@code name}. */
+  /** Forgets everything cached about {@code name}. */
   public void invalidate(String name) {
     generation(name).incrementAndGet();
     cache.remove(name);
@@ -78,9 +92,18 @@ public final class RegistryClient {
 
   /** The names of every function ever created (deleted ones included), sorted. */
   public CompletionStage<List<String>> allNames() {
+    return entityIds(FunctionRegistry.TYPE_KEY.name());
+  }
+
+  /** The names of every layer ever published (deleted ones included), sorted. */
+  public CompletionStage<List<String>> allLayerNames() {
+    return entityIds(LayerRegistry.TYPE_KEY.name());
+  }
+
+  private CompletionStage<List<String>> entityIds(String typeName) {
     JdbcReadJournal journal = PersistenceQuery.get(system)
         .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-    String prefix = FunctionRegistry.TYPE_KEY.name() + "|";
+    String prefix = typeName + "|";
     return journal.currentPersistenceIds()
         .filter(id -> id.startsWith(prefix))
         .map(id -> id.substring(prefix.length()))
@@ -88,13 +111,24 @@ public final class RegistryClient {
         .thenApply(names -> names.stream().sorted().distinct().toList());
   }
 
-  /** The configurations of {@code names} that exist, in the same order. */
+  /** The {@code $LATEST} configurations of {@code names} that exist, in the same order. */
   public CompletionStage<List<FunctionConfig>> existing(List<String> names) {
-    List<CompletableFuture<FunctionConfig>> asks = names.stream()
-        .map(n -> ask(n, FunctionRegistry.Get::new).thenApply(r -> r.config()).toCompletableFuture())
-        .toList();
+    return each(names, n -> ask(n, r -> new FunctionRegistry.Get(null, r)).thenApply(r -> r.config()));
+  }
+
+  /**
+   * Every version ({@code $LATEST} first) of each of {@code names} that exists, function by
+   * function in the order of {@code names}.
+   */
+  public CompletionStage<List<List<FunctionConfig>>> versionsOf(List<String> names) {
+    return each(names, n -> ask(n, FunctionRegistry.ListVersions::new)
+        .thenApply(r -> r.errorCode() == null ? r.versions() : null));
+  }
+
+  private static <T> CompletionStage<List<T>> each(List<String> names, Function<String, CompletionStage<T>> ask) {
+    List<CompletableFuture<T>> asks = names.stream().map(n -> ask.apply(n).toCompletableFuture()).toList();
     return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
-        .thenApply(v -> asks.stream().map(f -> f.getNow(null)).filter(c -> c != null).toList());
+        .thenApply(v -> asks.stream().map(f -> f.getNow(null)).filter(x -> x != null).toList());
   }
 
   private AtomicLong generation(String name) {

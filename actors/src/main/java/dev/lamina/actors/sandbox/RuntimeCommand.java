@@ -15,10 +15,14 @@ public final class RuntimeCommand {
   private RuntimeCommand() {}
 
   /** argv for the runtime; paths are those the sandbox sees ({@code layout}). */
-  public static List<String> argv(FunctionConfig config, SandboxLauncher.Layout layout, SandboxSettings settings) {
+  public static List<String> argv(FunctionConfig config, SandboxCode code, SandboxLauncher.Layout layout,
+      SandboxSettings settings) {
     String runtime = config.runtime();
+    boolean optElsewhere = !layout.opt().equals("/opt");
     if (runtime.startsWith("python")) {
-      return List.of(settings.python(), "-u", "-S", layout.runtimeDir() + "/python/bootstrap.py");
+      String bootstrap = layout.runtimeDir() + "/python/bootstrap.py";
+      return optElsewhere ? List.of(settings.python(), "-u", "-S", bootstrap, layout.opt())
+          : List.of(settings.python(), "-u", "-S", bootstrap);
     }
     if (runtime.startsWith("nodejs")) {
       // Node ignores cgroup limits inside the sandbox: size its heap from the function's memory.
@@ -31,10 +35,12 @@ public final class RuntimeCommand {
       return List.of(settings.javaFor(runtime),
           "-Xmx" + heapMb + "m", "-XX:ActiveProcessorCount=" + cpus,
           "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-          "-cp", layout.runtimeDir() + "/java/*",
+          // The runtime client adds /opt/java/lib itself; elsewhere the classpath must name it.
+          "-cp", layout.runtimeDir() + "/java/*" + (optElsewhere ? ":" + layout.opt() + "/java/lib/*" : ""),
           RuntimeFiles.RIC_MAIN, config.handler());
     }
-    return List.of(layout.taskRoot() + "/bootstrap");
+    String bootstrap = code.bootstrap(layout);
+    return List.of(bootstrap != null ? bootstrap : layout.taskRoot() + "/bootstrap");
   }
 
   /** The environment of §3.3 of the contract, plus the function's own variables. */
@@ -42,13 +48,16 @@ public final class RuntimeCommand {
       FunctionConfig config, SandboxLauncher.Layout layout, String runtimeApi, SandboxSettings settings) {
     Map<String, String> env = new LinkedHashMap<>(config.environment());
     String runtime = config.runtime();
-    env.put("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+    String opt = layout.opt();
+    env.put("PATH", "/usr/local/bin:/usr/bin/:/bin:" + opt + "/bin");
     env.put("LANG", "en_US.UTF-8");
     env.put("TZ", ":UTC");
     env.put("LD_LIBRARY_PATH", "/lib64:/usr/lib64:" + layout.runtimeDir() + ":" + layout.runtimeDir() + "/lib:"
-        + layout.taskRoot() + ":" + layout.taskRoot() + "/lib:/opt/lib");
+        + layout.taskRoot() + ":" + layout.taskRoot() + "/lib:" + opt + "/lib");
     if (runtime.startsWith("nodejs")) {
-      env.put("NODE_PATH", "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:" + layout.runtimeDir()
+      String major = runtime.substring("nodejs".length(), runtime.indexOf('.'));
+      env.put("NODE_PATH", opt + "/nodejs/node" + major + "/node_modules:" + opt + "/nodejs/node_modules:"
+          + layout.runtimeDir()
           + "/node_modules:" + layout.taskRoot() + "/node_modules");
     }
     if (runtime.startsWith("python")) {

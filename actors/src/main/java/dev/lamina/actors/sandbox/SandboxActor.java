@@ -120,7 +120,7 @@ public final class SandboxActor {
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final FunctionConfig config;
-  private final Path codeDir;
+  private final SandboxCode code;
   private final Deps deps;
   private final ActorRef<FunctionActor.Command> owner;
   private final Path dir;
@@ -138,22 +138,22 @@ public final class SandboxActor {
   private boolean ownerGone;   // the owning FunctionActor stopped: nobody can route work here
 
   private SandboxActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FunctionConfig config,
-      Path codeDir, Deps deps, ActorRef<FunctionActor.Command> owner) {
+      SandboxCode code, Deps deps, ActorRef<FunctionActor.Command> owner) {
     this.ctx = ctx;
     this.timers = timers;
     this.config = config;
-    this.codeDir = codeDir;
+    this.code = code;
     this.deps = deps;
     this.owner = owner;
     this.dir = deps.settings().dataDir().resolve("sandboxes").resolve(UUID.randomUUID().toString());
     this.output = new SandboxOutput(dir.resolve("output.log"));
   }
 
-  public static Behavior<Command> create(FunctionConfig config, Path codeDir, Deps deps,
+  public static Behavior<Command> create(FunctionConfig config, SandboxCode code, Deps deps,
       ActorRef<FunctionActor.Command> owner) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.watch(owner);  // a sandbox whose owner is gone can never be given work again
-      return new SandboxActor(ctx, timers, config, codeDir, deps, owner).start();
+      return new SandboxActor(ctx, timers, config, code, deps, owner).start();
     }));
   }
 
@@ -161,14 +161,15 @@ public final class SandboxActor {
 
   private Behavior<Command> start() {
     timers.startSingleTimer(TIMER_INIT, InitTimedOut.INSTANCE, deps.settings().initTimeout());
-    if (config.runtime().startsWith("provided") && !Files.isExecutable(codeDir.resolve("bootstrap"))) {
+    if (config.runtime().startsWith("provided") && !Files.isExecutable(code.task().resolve("bootstrap"))
+        && !Files.isExecutable(code.opt().resolve("bootstrap"))) {
       return failInit("Runtime.InvalidEntrypoint",
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]", null);
     }
     ActorRef<Command> self = ctx.getSelf();
     launchNanos = System.nanoTime();
     launching = CompletableFuture.supplyAsync(
-        () -> SandboxResources.acquire(self, config, codeDir, dir, output, deps), deps.blocking());
+        () -> SandboxResources.acquire(self, config, code, dir, output, deps), deps.blocking());
     ctx.pipeToSelf(launching,
         (started, failure) -> failure == null ? started
             : new StartFailed("Runtime.InvalidEntrypoint", "Runtime could not start: " + rootMessage(failure)));

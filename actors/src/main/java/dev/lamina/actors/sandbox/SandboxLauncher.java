@@ -16,13 +16,13 @@ public interface SandboxLauncher {
   /** Short name shown in logs and /health, e.g. {@code plain}, {@code bubblewrap}. */
   String name();
 
-  /** Where the process sees its code, runtime files and /tmp. */
-  Layout layout(Path codeDir, Path runtimeDir, Path tmpDir);
+  /** Where the process sees its code, layers, runtime files and /tmp. */
+  Layout layout(SandboxCode code, Path runtimeDir, Path tmpDir);
 
   LaunchedProcess launch(LaunchSpec spec) throws IOException;
 
-  /** Paths as the sandboxed process sees them. */
-  record Layout(String taskRoot, String runtimeDir, String tmpDir) {}
+  /** Paths as the sandboxed process sees them ({@code opt}: where the layers are, {@code /opt} in Lambda). */
+  record Layout(String taskRoot, String opt, String runtimeDir, String tmpDir) {}
 
   /**
    * What to start.
@@ -36,7 +36,7 @@ public interface SandboxLauncher {
   record LaunchSpec(
       List<String> command,
       Map<String, String> environment,
-      Path codeDir,
+      SandboxCode code,
       Path runtimeDir,
       Path tmpDir,
       Path outputFile,

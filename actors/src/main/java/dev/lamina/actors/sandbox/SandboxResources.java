@@ -20,7 +20,7 @@ final class SandboxResources {
   private SandboxResources() {}
 
   /** Creates the directory, binds the endpoint and starts the runtime; on failure, nothing stays. */
-  static SandboxActor.Started acquire(ActorRef<SandboxActor.Command> sandbox, FunctionConfig config, Path codeDir,
+  static SandboxActor.Started acquire(ActorRef<SandboxActor.Command> sandbox, FunctionConfig config, SandboxCode code,
       Path dir, SandboxOutput output, SandboxActor.Deps deps) {
     RuntimeEndpoint endpoint = null;
     try {
@@ -28,11 +28,11 @@ final class SandboxResources {
       Files.createFile(dir.resolve("output.log"));
       endpoint = RuntimeEndpoint.start(sandbox, output, deps.settings().maxResponseBytes(), config.memorySizeMb(),
           deps.runtimeApi());
-      SandboxLauncher.Layout layout = deps.launcher().layout(codeDir, deps.runtimes().root(), tmp);
+      SandboxLauncher.Layout layout = deps.launcher().layout(code, deps.runtimes().root(), tmp);
       LaunchedProcess process = deps.launcher().launch(new SandboxLauncher.LaunchSpec(
-          RuntimeCommand.argv(config, layout, deps.settings()),
+          RuntimeCommand.argv(config, code, layout, deps.settings()),
           RuntimeCommand.environment(config, layout, "127.0.0.1:" + endpoint.port(), deps.settings()),
-          codeDir, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
+          code, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
           config.ephemeralStorageMb()));
       output.attach(process);
       return new SandboxActor.Started(endpoint, process);

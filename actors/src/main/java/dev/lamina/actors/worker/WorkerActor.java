@@ -5,17 +5,18 @@ import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.SandboxActor;
+import dev.lamina.actors.sandbox.SandboxCode;
 import dev.lamina.persistence.code.CodeDigest;
 import dev.lamina.persistence.code.CodeStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -51,7 +52,7 @@ public final class WorkerActor {
   /** A sandbox asked to reclaim its memory is busy or still starting. */
   public record ReclaimDeclined(ActorRef<SandboxActor.Command> sandbox) implements Command {}
 
-  record CodeReady(StartSandbox request, Path codeDir) implements Command {}
+  record CodeReady(StartSandbox request, SandboxCode code) implements Command {}
 
   record CodeFailed(StartSandbox request, String message) implements Command {}
 
@@ -209,9 +210,10 @@ public final class WorkerActor {
   private void place(StartSandbox start) {
     usedMb += start.config().memorySizeMb();
     CodeDigest digest = new CodeDigest(start.config().codeSha256Hex());
+    List<CodeDigest> layers = start.config().layers().stream().map(l -> new CodeDigest(l.codeSha256Hex())).toList();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
       try {
-        return code.extracted(digest);
+        return new SandboxCode(code.extracted(digest), code.extractedLayers(layers));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -222,7 +224,7 @@ public final class WorkerActor {
   private Behavior<Command> onCodeReady(CodeReady ready) {
     StartSandbox start = ready.request();
     ActorRef<SandboxActor.Command> sandbox = ctx.spawn(
-        SandboxActor.create(start.config(), ready.codeDir(), deps, start.owner()),
+        SandboxActor.create(start.config(), ready.code(), deps, start.owner()),
         "sandbox-" + UUID.randomUUID());
     ctx.watch(sandbox);
     sandboxes.put(sandbox, start.config().memorySizeMb());

@@ -8,6 +8,7 @@ import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.SandboxActor;
 import dev.lamina.actors.worker.WorkerActor;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -170,7 +171,7 @@ class FunctionActorTest {
 
   private static FunctionConfig config(String revision, String lastModified) {
     return new FunctionConfig("f", "$LATEST", "python3.11", "arn:aws:iam::000000000000:role/r", "app.handler", "",
-        3, 128, 512, Map.of(), "0".repeat(64), 100, lastModified, revision, "x86_64", "PassThrough", null,
-        "Text", "/aws/lambda/f", Map.of());
+        3, 128, 512, Map.of(), "0".repeat(64), 100, 100, lastModified, revision, "x86_64", "PassThrough", null,
+        "Text", "/aws/lambda/f", Map.of(), List.of());
   }
 }

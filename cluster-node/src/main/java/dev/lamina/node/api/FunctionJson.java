@@ -4,10 +4,16 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.lamina.actors.layer.LayerVersion;
+import dev.lamina.actors.registry.AliasConfig;
 import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.registry.LayerRef;
 import dev.lamina.persistence.code.CodeDigest;
 
-/** Renders configurations in Lambda's FunctionConfiguration shape (member order of the model). */
+/**
+ * Renders functions, aliases and layer versions in Lambda's shapes (member order of the model).
+ */
 public final class FunctionJson {
 
   /**
@@ -19,9 +25,15 @@ public final class FunctionJson {
       .build());
 
   private final String arnPrefix;
+  private final String layerArnPrefix;
 
-  public FunctionJson(String arnPrefix) {
+  /**
+   * @param arnPrefix {@code arn:aws:lambda:<region>:<account>:function:}
+   * @param layerArnPrefix {@code arn:aws:lambda:<region>:<account>:layer:}
+   */
+  public FunctionJson(String arnPrefix, String layerArnPrefix) {
     this.arnPrefix = arnPrefix;
+    this.layerArnPrefix = layerArnPrefix;
   }
 
   public String arn(String name) {
@@ -29,14 +41,22 @@ public final class FunctionJson {
   }
 
   /**
-   * @param qualifiedArn whether FunctionArn carries {@code :version} (ListFunctions with
-   *     FunctionVersion=ALL, published versions)
+   * A FunctionConfiguration whose {@code FunctionArn} is qualified as Lambda does it: published
+   * versions by their number, {@code $LATEST} not at all.
+   */
+  public ObjectNode configuration(FunctionConfig c, boolean withState) {
+    return configuration(c, c.isLatest() ? null : c.version(), withState);
+  }
+
+  /**
+   * @param arnQualifier what {@code FunctionArn} ends with after the name ({@code $LATEST} in
+   *     version lists, an alias name when read through an alias), or null for the unqualified ARN
    * @param withState whether to include State/LastUpdateStatus (list operations omit them)
    */
-  public ObjectNode configuration(FunctionConfig c, boolean qualifiedArn, boolean withState) {
+  public ObjectNode configuration(FunctionConfig c, String arnQualifier, boolean withState) {
     ObjectNode n = MAPPER.createObjectNode();
     n.put("FunctionName", c.name());
-    n.put("FunctionArn", qualifiedArn ? arn(c.name()) + ":" + c.version() : arn(c.name()));
+    n.put("FunctionArn", arnQualifier != null ? arn(c.name()) + ":" + arnQualifier : arn(c.name()));
     n.put("Runtime", c.runtime());
     n.put("Role", c.role());
     n.put("Handler", c.handler());
@@ -56,6 +76,14 @@ public final class FunctionJson {
     }
     n.putObject("TracingConfig").put("Mode", c.tracingMode());
     n.put("RevisionId", c.revisionId());
+    if (!c.layers().isEmpty()) {
+      ArrayNode layers = n.putArray("Layers");
+      for (LayerRef layer : c.layers()) {
+        ObjectNode l = layers.addObject();
+        l.put("Arn", layer.arn());
+        l.put("CodeSize", layer.codeSize());
+      }
+    }
     if (withState) {
       n.put("State", "Active");
       n.put("LastUpdateStatus", "Successful");
@@ -70,5 +98,69 @@ public final class FunctionJson {
     logging.put("LogFormat", c.logFormat());
     logging.put("LogGroup", c.logGroup());
     return n;
+  }
+
+  /** An AliasConfiguration of {@code function}. */
+  public ObjectNode alias(String function, AliasConfig a) {
+    ObjectNode n = MAPPER.createObjectNode();
+    n.put("AliasArn", arn(function) + ":" + a.name());
+    n.put("Name", a.name());
+    n.put("FunctionVersion", a.functionVersion());
+    n.put("Description", a.description());
+    if (!a.additionalVersionWeights().isEmpty()) {
+      ObjectNode weights = n.putObject("RoutingConfig").putObject("AdditionalVersionWeights");
+      a.additionalVersionWeights().forEach(weights::put);
+    }
+    n.put("RevisionId", a.revisionId());
+    return n;
+  }
+
+  public String layerArn(String layerName) {
+    return layerArnPrefix + layerName;
+  }
+
+  public String layerVersionArn(LayerVersion v) {
+    return layerArn(v.layerName()) + ":" + v.version();
+  }
+
+  /**
+   * A layer version as PublishLayerVersion / GetLayerVersion show it; {@code location} is where
+   * its zip can be downloaded.
+   */
+  public ObjectNode layerVersion(LayerVersion v, String location) {
+    ObjectNode n = MAPPER.createObjectNode();
+    ObjectNode content = n.putObject("Content");
+    content.put("Location", location);
+    content.put("CodeSha256", new CodeDigest(v.codeSha256Hex()).base64());
+    content.put("CodeSize", v.codeSize());
+    n.put("LayerArn", layerArn(v.layerName()));
+    n.put("LayerVersionArn", layerVersionArn(v));
+    layerVersionDetails(n, v);
+    return n;
+  }
+
+  /** A LayerVersionsListItem (ListLayerVersions, ListLayers' LatestMatchingVersion). */
+  public ObjectNode layerVersionItem(LayerVersion v) {
+    ObjectNode n = MAPPER.createObjectNode();
+    n.put("LayerVersionArn", layerVersionArn(v));
+    layerVersionDetails(n, v);
+    return n;
+  }
+
+  private static void layerVersionDetails(ObjectNode n, LayerVersion v) {
+    n.put("Description", v.description());
+    n.put("CreatedDate", v.createdDate());
+    n.put("Version", v.version());
+    if (v.compatibleRuntimes() != null) {
+      ArrayNode runtimes = n.putArray("CompatibleRuntimes");
+      v.compatibleRuntimes().forEach(runtimes::add);
+    }
+    if (v.licenseInfo() != null) {
+      n.put("LicenseInfo", v.licenseInfo());
+    }
+    if (v.compatibleArchitectures() != null) {
+      ArrayNode architectures = n.putArray("CompatibleArchitectures");
+      v.compatibleArchitectures().forEach(architectures::add);
+    }
   }
 }

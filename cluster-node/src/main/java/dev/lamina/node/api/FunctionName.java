@@ -16,6 +16,7 @@ public record FunctionName(String name, String qualifier) {
       + "(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?";
   private static final Pattern PATTERN = Pattern.compile(PATTERN_TEXT);
   private static final Pattern BARE = Pattern.compile("[a-zA-Z0-9-_]+");
+  private static final Pattern QUALIFIER = Pattern.compile("[a-zA-Z0-9$_-]+");
 
   /** Parses {@code raw}; bad input gets the Lambda error for the {@code functionName} member. */
   public static FunctionName parse(String raw) {
@@ -52,6 +53,15 @@ public record FunctionName(String name, String qualifier) {
    */
   public String qualifierWith(String parameter) {
     if (parameter != null && !parameter.isEmpty()) {
+      if (parameter.length() > 128) {
+        throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + parameter
+            + "' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128");
+      }
+      if (!QUALIFIER.matcher(parameter).matches()) {
+        throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + parameter
+            + "' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+            + "(|[a-zA-Z0-9$_-]+)");
+      }
       if (qualifier != null && !qualifier.equals(parameter)) {
         throw LambdaError.invalid("The derived qualifier from the function name does not match the specified qualifier.");
       }

@@ -46,10 +46,10 @@ final class FunctionRequests {
   }
 
   /**
-   * A validated CreateFunction: the configuration (without code, revision and timestamps) and the
-   * zip bytes.
+   * A validated CreateFunction: the configuration (without code, layers, revision and
+   * timestamps), the zip bytes, the layer version ARNs given and whether to publish version 1.
    */
-  record Create(FunctionConfig config, byte[] zip) {}
+  record Create(FunctionConfig config, byte[] zip, List<String> layers, boolean publish) {}
 
   static Create create(NodeSettings settings, String name, JsonNode body) {
     return new FunctionRequests(settings).parseCreate(name, body);
@@ -62,9 +62,8 @@ final class FunctionRequests {
 
   /** The zip of an UpdateFunctionCode body. */
   static byte[] updateCode(NodeSettings settings, JsonNode body) {
-    FunctionRequests r = new FunctionRequests(settings);
     rejectUnsupported(body);
-    byte[] zip = r.zip(body);
+    byte[] zip = CodeUploads.zipFile(settings, body);
     if (zip == null) {
       throw LambdaError.invalid("Please provide a source for function code.");
     }
@@ -104,15 +103,16 @@ final class FunctionRequests {
       throw LambdaError.invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.");
     }
     Map<String, String> environment = environment(body, Map.of());
-    byte[] zip = zip(body.get("Code"));
+    List<String> layers = layers(body);
+    byte[] zip = CodeUploads.zipFile(settings, body.get("Code"));
     if (zip == null) {
       throw LambdaError.invalid("Please provide a source for function code.");
     }
     String logGroup = logGroup(body, "/aws/lambda/" + name);
-    FunctionConfig config = new FunctionConfig(name, "$LATEST", runtime, role, handler,
-        description == null ? "" : description, timeout, memory, ephemeral, environment, null, zip.length, null, null,
-        architecture, tracing, deadLetter(body, null), logFormat(body, "Text"), logGroup, tags(body));
-    return new Create(config, zip);
+    FunctionConfig config = new FunctionConfig(name, FunctionConfig.LATEST, runtime, role, handler,
+        description == null ? "" : description, timeout, memory, ephemeral, environment, null, zip.length, 0, null,
+        null, architecture, tracing, deadLetter(body, null), logFormat(body, "Text"), logGroup, tags(body), List.of());
+    return new Create(config, zip, layers == null ? List.of() : layers, body.path("Publish").asBoolean(false));
   }
 
   private FunctionConfig parseUpdate(FunctionConfig c, JsonNode body) {
@@ -137,21 +137,31 @@ final class FunctionRequests {
     String tracing = tracing(body, c.tracingMode());
     throwViolations();
     return new FunctionConfig(c.name(), c.version(), runtime, role, handler, description, timeout, memory, ephemeral,
-        environment(body, c.environment()), c.codeSha256Hex(), c.codeSize(), c.lastModified(), c.revisionId(),
-        c.architecture(), tracing, deadLetter(body, c.deadLetterTargetArn()), logFormat(body, c.logFormat()),
-        logGroup(body, c.logGroup()), c.tags());
+        environment(body, c.environment()), c.codeSha256Hex(), c.codeSize(), c.codeUnzippedSize(), c.lastModified(),
+        c.revisionId(), c.architecture(), tracing, deadLetter(body, c.deadLetterTargetArn()),
+        logFormat(body, c.logFormat()), logGroup(body, c.logGroup()), c.tags(), c.layers());
   }
 
-  /** Members Lamina cannot honour yet are refused rather than silently ignored. */
-  private static void rejectUnsupported(JsonNode body) {
-    if (body.path("Publish").asBoolean(false)) {
-      throw LambdaError.invalid("Publishing versions is not supported by this Lamina version yet; "
-          + "create or update without Publish.");
-    }
+  /**
+   * The {@code Layers} member: the layer version ARNs in order, or null when absent (an update
+   * then keeps the function's layers; an empty list removes them).
+   */
+  static List<String> layers(JsonNode body) {
     JsonNode layers = body.get("Layers");
-    if (layers != null && layers.isArray() && layers.size() > 0) {
-      throw LambdaError.invalid("Layers are not supported by this Lamina version yet.");
+    if (layers == null || layers.isNull()) {
+      return null;
     }
+    if (!layers.isArray()) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: Layers must be a list of layer version ARNs");
+    }
+    List<String> arns = new ArrayList<>();
+    layers.forEach(l -> arns.add(l.isNull() ? null : l.asText()));
+    return arns;
+  }
+
+  /** Members Lamina cannot honour are refused rather than silently ignored. */
+  private static void rejectUnsupported(JsonNode body) {
     if (body.hasNonNull("ImageUri")) {
       throw LambdaError.invalid("Lamina runs Zip packages only; ImageUri is not supported.");
     }
@@ -347,34 +357,6 @@ final class FunctionRequests {
     Map<String, String> tags = new LinkedHashMap<>();
     body.path("Tags").fields().forEachRemaining(e -> tags.put(e.getKey(), e.getValue().asText()));
     return tags;
-  }
-
-  /** The decoded zip of a FunctionCode (or UpdateFunctionCode body), or null when none is given. */
-  private byte[] zip(JsonNode code) {
-    if (code == null || code.isNull()) {
-      return null;
-    }
-    if (code.hasNonNull("S3Bucket") || code.hasNonNull("S3Key")) {
-      throw LambdaError.invalid("Lamina has no S3; send the package as ZipFile.");
-    }
-    JsonNode zip = code.get("ZipFile");
-    if (zip == null || zip.isNull()) {
-      return null;
-    }
-    byte[] bytes;
-    try {
-      bytes = zip.binaryValue();
-    } catch (IOException | IllegalArgumentException e) {
-      throw LambdaError.invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
-    }
-    if (bytes == null) {
-      throw LambdaError.invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
-    }
-    if (bytes.length > settings.maxZippedBytes()) {
-      throw new LambdaError(LambdaError.Code.RequestEntityTooLargeException,
-          "Zipped size must be smaller than " + settings.maxZippedBytes() + " bytes");
-    }
-    return bytes;
   }
 
   private void throwViolations() {

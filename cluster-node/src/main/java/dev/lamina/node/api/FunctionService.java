@@ -4,36 +4,45 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.registry.AliasConfig;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.registry.FunctionRegistry;
+import dev.lamina.actors.registry.LayerRef;
 import dev.lamina.actors.registry.RegistryClient;
 import dev.lamina.persistence.code.CodeDigest;
 import dev.lamina.persistence.code.CodeStore;
-import dev.lamina.persistence.code.ZipPackage;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
- * The management operations of §1.1 of the contract, shared by the HTTP API and the embedding
- * API. Validation happens before anything is stored: a refused request creates nothing. Zip
- * decoding, inspection and storage run on the blocking executor.
+ * The management operations of §1.1–§1.2 of the contract (functions, versions, aliases), shared
+ * by the HTTP API and the embedding API. Validation happens before anything is stored: a refused
+ * request creates nothing. Zip decoding, inspection and storage run on the blocking executor.
  */
 public final class FunctionService {
 
-  /** One page of ListFunctions; {@code nextMarker} is null on the last page. */
-  public record Page(List<FunctionConfig> functions, String nextMarker) {}
+  /** A configuration and what its {@code FunctionArn} ends with (null: unqualified). */
+  public record Found(FunctionConfig config, String arnQualifier) {}
+
+  /** One page of ListFunctions / ListVersionsByFunction; {@code nextMarker} is null on the last page. */
+  public record Page(List<Found> functions, String nextMarker) {}
+
+  /** One page of ListAliases. */
+  public record AliasPage(String function, List<AliasConfig> aliases, String nextMarker) {}
 
   private static final int LIST_PAGE_LIMIT = 50;
+  private static final String QUALIFIED_UPDATE = "This operation is permitted on Lambda functions only. Aliases and "
+      + "versions do not support this operation. Please specify either a function name or an unqualified function ARN.";
 
   private final NodeSettings settings;
   private final RegistryClient registry;
-  private final CodeStore code;
+  private final CodeUploads uploads;
+  private final LayerService layers;
   private final Executor blocking;
   private final ClusterSharding sharding;
 
@@ -42,119 +51,240 @@ public final class FunctionService {
     this.sharding = sharding;
     this.settings = settings;
     this.registry = registry;
-    this.code = code;
+    this.uploads = new CodeUploads(settings, code);
+    this.layers = new LayerService(settings, registry, uploads, blocking);
     this.blocking = blocking;
   }
 
-  public CompletionStage<FunctionConfig> create(JsonNode body) {
-    return CompletableFuture.supplyAsync(() -> {
-      FunctionName fn = FunctionName.parse(body.path("FunctionName").asText(null));
-      if (fn.qualifier() != null) {
-        throw LambdaError.invalid("Unsupported FunctionName with qualifier for CreateFunction: " + fn.qualifier());
-      }
-      FunctionRequests.Create request = FunctionRequests.create(settings, fn.name(), body);
-      CodeDigest digest = store(request.zip());
-      FunctionConfig c = request.config();
-      return new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(), c.description(),
-          c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(), digest.hex(), c.codeSize(),
-          null, null, c.architecture(), c.tracingMode(), c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags());
-    }, blocking).thenCompose(config ->
-        registry.ask(config.name(), reply -> new FunctionRegistry.Create(config, reply)))
-        .thenApply(reply -> changed(reply));
+  /** The layer operations, which share this service's code uploads. */
+  public LayerService layers() {
+    return layers;
   }
 
-  /** GetFunction / GetFunctionConfiguration. Only {@code $LATEST} exists until versions land. */
-  public CompletionStage<FunctionConfig> get(String rawName, String qualifierParam) {
+  // ---- functions ---------------------------------------------------------------------------
+
+  /** CreateFunction; with {@code Publish}, the reply is version 1. */
+  public CompletionStage<FunctionConfig> create(JsonNode body) {
+    FunctionName fn = FunctionName.parse(body.path("FunctionName").asText(null));
+    if (fn.qualifier() != null) {
+      throw LambdaError.invalid("Unsupported FunctionName with qualifier for CreateFunction: " + fn.qualifier());
+    }
+    FunctionRequests.Create request = FunctionRequests.create(settings, fn.name(), body);
+    return layers.resolve(request.layers()).thenCompose(refs -> CompletableFuture.supplyAsync(() -> {
+      CodeUploads.Upload upload = uploads.inspect(request.zip());
+      FunctionConfig c = request.config();
+      FunctionConfig config = new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(),
+          c.description(), c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(), null,
+          upload.size(), upload.unzippedSize(), null, null, c.architecture(), c.tracingMode(),
+          c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags(), refs);
+      uploads.checkCombined(config.totalUnzippedSize());
+      CodeDigest digest = uploads.store(upload);
+      return config.withCode(digest.hex(), upload.size(), upload.unzippedSize());
+    }, blocking)).thenCompose(config ->
+        registry.ask(config.name(), reply -> new FunctionRegistry.Create(config, request.publish(), reply)))
+        .thenApply(this::changed);
+  }
+
+  /**
+   * GetFunction / GetFunctionConfiguration of {@code $LATEST}, a version or an alias (then the
+   * configuration of the version the alias points to, under the alias ARN).
+   */
+  public CompletionStage<Found> get(String rawName, String qualifierParam) {
     FunctionName fn = FunctionName.parse(rawName);
     String qualifier = fn.qualifierWith(qualifierParam);
-    checkLatest(fn.name(), qualifier);
-    return registry.ask(fn.name(), FunctionRegistry.Get::new).thenApply(FunctionRegistry.Reply::orThrow);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.Get(qualifier, r)).thenApply(reply -> {
+      FunctionConfig config = reply.configOrThrow();
+      String arnQualifier = reply.alias() != null ? reply.alias().name() : config.isLatest() ? null : config.version();
+      return new Found(config, arnQualifier);
+    });
   }
 
-  public CompletionStage<Page> list(String marker, Integer maxItems) {
-    if (maxItems != null && (maxItems < 1 || maxItems > 10000)) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + maxItems
-          + "' at 'maxItems' failed to satisfy constraint: Member must have value "
-          + (maxItems < 1 ? "greater than or equal to 1" : "less than or equal to 10000"));
-    }
-    int limit = Math.min(maxItems == null ? LIST_PAGE_LIMIT : maxItems, LIST_PAGE_LIMIT);
+  /** ListFunctions; with {@code allVersions} (FunctionVersion=ALL) every version of every function. */
+  public CompletionStage<Page> list(String marker, Integer maxItems, boolean allVersions) {
+    int limit = pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
+    ListPosition after = ListPosition.decode(marker);
+    Function<List<String>, CompletionStage<List<Found>>> fetch = allVersions
+        ? names -> registry.versionsOf(names).thenApply(lists -> lists.stream().flatMap(List::stream)
+            .map(c -> new Found(c, c.version())).toList())
+        : names -> registry.existing(names).thenApply(configs -> configs.stream().map(c -> new Found(c, null)).toList());
     return registry.allNames().thenCompose(names -> {
-      List<String> after = marker == null || marker.isEmpty() ? names
-          : names.stream().filter(n -> n.compareTo(Markers.decode(marker)) > 0).toList();
-      return collect(after, 0, limit, new ArrayList<>());
+      List<String> remaining = after == null ? names
+          : names.stream().filter(n -> n.compareTo(after.name()) >= 0).toList();
+      return collect(remaining, 0, limit, after, fetch, new ArrayList<>());
     });
   }
 
   /** Asks the registry for names in slices until a page is full (deleted functions are skipped). */
-  private CompletionStage<Page> collect(List<String> names, int from, int limit, List<FunctionConfig> page) {
-    if (from >= names.size() || page.size() >= limit) {
-      // More names remain: a next page may exist (it can turn out empty if they were all deleted).
-      boolean more = page.size() >= limit && from < names.size();
-      List<FunctionConfig> out = page.size() > limit ? page.subList(0, limit) : page;
-      String next = more || page.size() > limit ? Markers.encode(out.get(out.size() - 1).name()) : null;
+  private CompletionStage<Page> collect(List<String> names, int from, int limit, ListPosition after,
+      Function<List<String>, CompletionStage<List<Found>>> fetch, List<Found> page) {
+    if (from >= names.size() || page.size() > limit) {
+      boolean more = page.size() > limit;
+      List<Found> out = more ? page.subList(0, limit) : page;
+      String next = more ? ListPosition.of(out.get(out.size() - 1).config()).encode() : null;
       return CompletableFuture.completedFuture(new Page(List.copyOf(out), next));
     }
     int to = Math.min(names.size(), from + limit - page.size() + 1);
-    return registry.existing(names.subList(from, to)).thenCompose(found -> {
-      page.addAll(found);
-      return collect(names, to, limit, page);
+    return fetch.apply(names.subList(from, to)).thenCompose(found -> {
+      found.stream().filter(f -> after == null || ListPosition.of(f.config()).isAfter(after)).forEach(page::add);
+      return collect(names, to, limit, after, fetch, page);
     });
   }
 
+  /** UpdateFunctionCode; with {@code Publish}, the reply is the published version. */
   public CompletionStage<FunctionConfig> updateCode(String rawName, JsonNode body) {
-    FunctionName fn = FunctionName.parse(rawName);
-    checkLatest(fn.name(), fn.qualifier());
+    FunctionName fn = unqualified(rawName);
     String expected = body.path("RevisionId").asText(null);
     boolean dryRun = body.path("DryRun").asBoolean(false);
-    return CompletableFuture.supplyAsync(() -> {
-      byte[] zip = FunctionRequests.updateCode(settings, body);
-      return new Upload(dryRun ? CodeDigest.of(zip) : store(zip), zip.length);
-    }, blocking).thenCompose(upload -> registry.ask(fn.name(), FunctionRegistry.Get::new).thenCompose(reply -> {
-      FunctionConfig c = reply.orThrow();
-      CodeDigest digest = upload.digest();
-      long size = upload.size();
-      FunctionConfig updated = new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(),
-          c.description(), c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(), digest.hex(),
-          size, c.lastModified(), c.revisionId(), c.architecture(), c.tracingMode(), c.deadLetterTargetArn(),
-          c.logFormat(), c.logGroup(), c.tags());
-      if (dryRun) {
-        return CompletableFuture.completedFuture(updated);
-      }
-      return registry.ask(fn.name(), r -> new FunctionRegistry.Update(updated, c.revisionId(), expected, r))
-          .thenApply(this::changed);
-    }));
+    boolean publish = body.path("Publish").asBoolean(false);
+    byte[] zip = FunctionRequests.updateCode(settings, body);
+    return CompletableFuture.supplyAsync(() -> uploads.inspect(zip), blocking)
+        .thenCompose(upload -> registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenCompose(reply -> {
+          FunctionConfig current = reply.configOrThrow();
+          FunctionConfig updated = current.withCode(CodeDigest.of(zip).hex(), upload.size(), upload.unzippedSize());
+          uploads.checkCombined(updated.totalUnzippedSize());
+          if (dryRun) {
+            return CompletableFuture.completedFuture(updated);
+          }
+          return CompletableFuture.supplyAsync(() -> uploads.store(upload), blocking)
+              .thenCompose(digest -> registry.ask(fn.name(),
+                  r -> new FunctionRegistry.Update(updated, current.revisionId(), expected, publish, r)))
+              .thenApply(this::changed);
+        }));
   }
 
   public CompletionStage<FunctionConfig> updateConfiguration(String rawName, JsonNode body) {
-    FunctionName fn = FunctionName.parse(rawName);
-    checkLatest(fn.name(), fn.qualifier());
+    FunctionName fn = unqualified(rawName);
     String expected = body.path("RevisionId").asText(null);
-    return registry.ask(fn.name(), FunctionRegistry.Get::new).thenCompose(reply -> {
-      FunctionConfig current = reply.orThrow();
-      FunctionConfig updated = FunctionRequests.updateConfiguration(settings, current, body);
-      return registry.ask(fn.name(), r -> new FunctionRegistry.Update(updated, current.revisionId(), expected, r))
-          .thenApply(this::changed);
+    List<String> layerArns = FunctionRequests.layers(body);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenCompose(reply -> {
+      FunctionConfig current = reply.configOrThrow();
+      FunctionConfig changed = FunctionRequests.updateConfiguration(settings, current, body);
+      CompletionStage<List<LayerRef>> refs = layerArns == null
+          ? CompletableFuture.completedFuture(current.layers()) : layers.resolve(layerArns);
+      return refs.thenCompose(layerRefs -> {
+        FunctionConfig updated = withLayers(changed, layerRefs);
+        uploads.checkCombined(updated.totalUnzippedSize());
+        return registry.ask(fn.name(),
+            r -> new FunctionRegistry.Update(updated, current.revisionId(), expected, false, r));
+      }).thenApply(this::changed);
     });
   }
 
+  /**
+   * DeleteFunction: the whole function (no qualifier) or one published version. Sandboxes of what
+   * is gone are released at once.
+   */
   public CompletionStage<Void> delete(String rawName, String qualifierParam) {
     FunctionName fn = FunctionName.parse(rawName);
     String qualifier = fn.qualifierWith(qualifierParam);
-    if ("$LATEST".equals(qualifier)) {
+    if (FunctionConfig.LATEST.equals(qualifier)) {
       throw LambdaError.invalid("$LATEST version cannot be deleted without deleting the function.");
     }
-    checkLatest(fn.name(), qualifier);
-    return registry.ask(fn.name(), FunctionRegistry.Delete::new).thenApply(reply -> {
-      changed(reply);
-      // Its warm sandboxes can never serve again: release them now, not at keep-alive expiry.
-      sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(fn.name(), "$LATEST"))
-          .tell(FunctionActor.FunctionDeleted.INSTANCE);
+    if (qualifier != null && !qualifier.chars().allMatch(Character::isDigit)) {
+      throw LambdaError.invalid("Deletion of aliases is not currently supported.");
+    }
+    return registry.ask(fn.name(), r -> new FunctionRegistry.Delete(qualifier, r)).thenApply(reply -> {
+      reply.orThrow();
+      registry.invalidate(fn.name());
+      // Their warm sandboxes can never serve again: release them now, not at keep-alive expiry.
+      for (FunctionConfig gone : reply.versions()) {
+        sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(fn.name(), gone.version()))
+            .tell(FunctionActor.FunctionDeleted.INSTANCE);
+      }
       return null;
     });
   }
 
+  // ---- versions ----------------------------------------------------------------------------
+
+  /** PublishVersion: a new version from {@code $LATEST}, or the latest version if nothing changed. */
+  public CompletionStage<FunctionConfig> publish(String rawName, JsonNode body) {
+    FunctionName fn = unqualified(rawName);
+    String description = body.hasNonNull("Description") ? body.get("Description").asText() : null;
+    if (description != null && description.length() > 256) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '"
+          + description + "' at 'description' failed to satisfy constraint: Member must have length less than or "
+          + "equal to 256");
+    }
+    String codeSha = body.hasNonNull("CodeSha256") ? body.get("CodeSha256").asText() : null;
+    String expected = body.hasNonNull("RevisionId") ? body.get("RevisionId").asText() : null;
+    return registry.ask(fn.name(), r -> new FunctionRegistry.Publish(codeSha, description, expected, r))
+        .thenApply(this::changed);
+  }
+
+  /** ListVersionsByFunction: {@code $LATEST} first, then the versions in ascending order. */
+  public CompletionStage<Page> listVersions(String rawName, String marker, Integer maxItems) {
+    FunctionName fn = FunctionName.parse(rawName);
+    int limit = pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
+    ListPosition after = ListPosition.decode(marker);
+    return registry.ask(fn.name(), FunctionRegistry.ListVersions::new).thenApply(reply -> {
+      List<Found> all = reply.orThrow().versions().stream()
+          .filter(c -> after == null || ListPosition.of(c).isAfter(after))
+          .map(c -> new Found(c, c.version()))
+          .toList();
+      List<Found> page = all.subList(0, Math.min(limit, all.size()));
+      String next = all.size() > limit ? ListPosition.of(page.get(page.size() - 1).config()).encode() : null;
+      return new Page(List.copyOf(page), next);
+    });
+  }
+
+  // ---- aliases -----------------------------------------------------------------------------
+
+  public CompletionStage<AliasConfig> createAlias(String rawName, JsonNode body) {
+    FunctionName fn = FunctionName.parse(rawName);
+    AliasConfig alias = AliasRequests.create(body);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.CreateAlias(alias, r))
+        .thenApply(reply -> changedAlias(fn.name(), reply));
+  }
+
+  public CompletionStage<AliasConfig> getAlias(String rawName, String alias) {
+    FunctionName fn = FunctionName.parse(rawName);
+    AliasRequests.checkName(alias);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.GetAlias(alias, r))
+        .thenApply(reply -> reply.orThrow().alias());
+  }
+
+  public CompletionStage<AliasConfig> updateAlias(String rawName, String alias, JsonNode body) {
+    FunctionName fn = FunctionName.parse(rawName);
+    AliasRequests.checkName(alias);
+    AliasRequests.Update u = AliasRequests.update(body);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.UpdateAlias(alias, u.functionVersion(), u.description(),
+        u.weights(), u.revisionId(), r)).thenApply(reply -> changedAlias(fn.name(), reply));
+  }
+
+  public CompletionStage<Void> deleteAlias(String rawName, String alias) {
+    FunctionName fn = FunctionName.parse(rawName);
+    AliasRequests.checkName(alias);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.DeleteAlias(alias, r)).thenApply(reply -> {
+      reply.orThrow();
+      registry.invalidate(fn.name());
+      return null;
+    });
+  }
+
+  /** ListAliases, by name; with {@code functionVersion}, only aliases routing to that version. */
+  public CompletionStage<AliasPage> listAliases(String rawName, String functionVersion, String marker,
+      Integer maxItems) {
+    FunctionName fn = FunctionName.parse(rawName);
+    if (functionVersion != null) {
+      AliasRequests.checkFunctionVersion(functionVersion);
+    }
+    int limit = pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
+    String after = marker == null || marker.isEmpty() ? null : Markers.decode(marker);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.ListAliases(functionVersion, r)).thenApply(reply -> {
+      List<AliasConfig> all = reply.orThrow().aliases().stream()
+          .filter(a -> after == null || a.name().compareTo(after) > 0)
+          .toList();
+      List<AliasConfig> page = all.subList(0, Math.min(limit, all.size()));
+      String next = all.size() > limit ? Markers.encode(page.get(page.size() - 1).name()) : null;
+      return new AliasPage(fn.name(), List.copyOf(page), next);
+    });
+  }
+
+  // ---- account -----------------------------------------------------------------------------
+
   public CompletionStage<ObjectNode> accountSettings() {
-    return registry.allNames().thenCompose(registry::existing).thenApply(functions -> {
+    return registry.allNames().thenCompose(registry::versionsOf).thenApply(functions -> {
       ObjectNode root = FunctionJson.MAPPER.createObjectNode();
       ObjectNode limit = root.putObject("AccountLimit");
       limit.put("TotalCodeSize", 80530636800L);
@@ -163,39 +293,80 @@ public final class FunctionService {
       limit.put("ConcurrentExecutions", 1000);
       limit.put("UnreservedConcurrentExecutions", 1000);
       ObjectNode usage = root.putObject("AccountUsage");
-      usage.put("TotalCodeSize", functions.stream().mapToLong(FunctionConfig::codeSize).sum());
+      // Every version's package counts, as in Lambda (the same code in two versions counts twice).
+      usage.put("TotalCodeSize", functions.stream().flatMap(List::stream).mapToLong(FunctionConfig::codeSize).sum());
       usage.put("FunctionCount", functions.size());
       return root;
     });
   }
 
-  /** A qualifier other than $LATEST names a version or alias, which do not exist yet. */
-  private void checkLatest(String name, String qualifier) {
-    if (qualifier != null && !qualifier.equals("$LATEST")) {
-      throw LambdaError.notFound("Function not found: " + settings.functionArnPrefix() + name + ":" + qualifier);
+  // ---- helpers -----------------------------------------------------------------------------
+
+  /** Updates and publishing apply to the function itself, not to a version or an alias. */
+  private static FunctionName unqualified(String rawName) {
+    FunctionName fn = FunctionName.parse(rawName);
+    if (fn.qualifier() != null && !fn.qualifier().equals(FunctionConfig.LATEST)) {
+      throw LambdaError.invalid(QUALIFIED_UPDATE);
     }
+    return fn;
+  }
+
+  private static FunctionConfig withLayers(FunctionConfig c, List<LayerRef> layerRefs) {
+    return new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(), c.description(),
+        c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(), c.codeSha256Hex(),
+        c.codeSize(), c.codeUnzippedSize(), c.lastModified(), c.revisionId(), c.architecture(), c.tracingMode(),
+        c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags(), layerRefs);
+  }
+
+  private static int pageLimit(Integer maxItems, int max, int pageSize) {
+    if (maxItems != null && (maxItems < 1 || maxItems > max)) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + maxItems
+          + "' at 'maxItems' failed to satisfy constraint: Member must have value "
+          + (maxItems < 1 ? "greater than or equal to 1" : "less than or equal to " + max));
+    }
+    return Math.min(maxItems == null ? pageSize : maxItems, pageSize);
   }
 
   /** Unwraps a registry reply after a change and drops this node's cached copy at once. */
   private FunctionConfig changed(FunctionRegistry.Reply reply) {
-    FunctionConfig config = reply.orThrow();
+    FunctionConfig config = reply.configOrThrow();
     registry.invalidate(config.name());
     return config;
   }
 
-  private CodeDigest store(byte[] zip) {
-    try {
-      ZipPackage.inspect(zip, settings.maxUnzippedBytes());
-      return code.put(zip);
-    } catch (ZipPackage.InvalidPackageException e) {
-      if (e.tooLargeUnzipped()) {
-        throw LambdaError.invalid("Unzipped size must be smaller than " + settings.maxUnzippedBytes() + " bytes");
-      }
-      throw LambdaError.invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+  private AliasConfig changedAlias(String function, FunctionRegistry.Reply reply) {
+    AliasConfig alias = reply.orThrow().alias();
+    registry.invalidate(function);
+    return alias;
   }
 
-  private record Upload(CodeDigest digest, long size) {}
+  /** Where a list page ended: a function name and a version of it ({@code $LATEST} sorts first). */
+  private record ListPosition(String name, long version) {
+
+    static ListPosition of(FunctionConfig c) {
+      return new ListPosition(c.name(), c.isLatest() ? -1 : Long.parseLong(c.version()));
+    }
+
+    static ListPosition decode(String marker) {
+      if (marker == null || marker.isEmpty()) {
+        return null;
+      }
+      String text = Markers.decode(marker);
+      int at = text.lastIndexOf(':');
+      try {
+        return new ListPosition(text.substring(0, Math.max(at, 0)), Long.parseLong(text.substring(at + 1)));
+      } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+        throw LambdaError.invalid("Invalid Marker: " + marker);
+      }
+    }
+
+    String encode() {
+      return Markers.encode(name + ":" + version);
+    }
+
+    boolean isAfter(ListPosition other) {
+      int byName = name.compareTo(other.name);
+      return byName > 0 || (byName == 0 && version > other.version);
+    }
+  }
 }

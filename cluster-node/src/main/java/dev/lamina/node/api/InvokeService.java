@@ -21,9 +21,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.util.ByteString;
 
 /**
- * Synchronous Invoke (§2 of the contract): validates the request, resolves the configuration
- * (cached: no registry round trip on the warm path) and asks the function version's
- * {@link FunctionActor}, whose sandbox answers the caller directly.
+ * Synchronous Invoke (§2 of the contract): validates the request, resolves the qualifier to a
+ * version (cached: no registry round trip on the warm path; an alias picks one of its versions by
+ * weight) and asks that version's {@link FunctionActor}, whose sandbox answers the caller
+ * directly. A missing function is reported with its {@code $LATEST}-qualified ARN.
  */
 public final class InvokeService {
 
@@ -71,23 +72,19 @@ public final class InvokeService {
     ByteString event = payload.isEmpty() ? EMPTY_EVENT : payload;
     checkJson(event);
     String clientContext = decodeClientContext(options.clientContextBase64());
-    if (qualifier != null && !qualifier.equals("$LATEST")) {
-      throw LambdaError.notFound("Function not found: " + settings.functionArnPrefix() + fn.name() + ":" + qualifier);
-    }
     if (type.equals("Event")) {
       throw LambdaError.invalid("Asynchronous (Event) invocations are not available in this Lamina version yet.");
     }
-    return registry.get(fn.name()).exceptionally(failure -> {
-      throw notFoundAsQualified(failure, fn.name());
-    }).thenCompose(config -> {
+    return registry.resolve(fn.name(), qualifier).thenCompose(resolved -> {
       if (type.equals("DryRun")) {
         return CompletableFuture.completedFuture(null);
       }
       String requestId = UUID.randomUUID().toString();
+      // Through an alias the runtime sees the alias ARN; the version that runs is chosen here.
       String invokedArn = settings.functionArnPrefix() + fn.name() + (qualifier == null ? "" : ":" + qualifier);
       Invocation invocation = new Invocation(requestId, event, invokedArn, clientContext, options.traceId(),
           options.tailLog());
-      return ask(config, invocation);
+      return ask(resolved.pick(), invocation);
     });
   }
 
@@ -95,16 +92,6 @@ public final class InvokeService {
     Duration timeout = Duration.ofSeconds(config.timeoutSeconds()).plus(initTimeout).plusSeconds(30);
     return sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(config.name(), config.version()))
         .<InvocationResult>ask(replyTo -> new FunctionActor.Invoke(config, invocation, replyTo), timeout);
-  }
-
-  /** Invoke reports a missing function with its $LATEST-qualified ARN. */
-  private RuntimeException notFoundAsQualified(Throwable failure, String name) {
-    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
-    if (cause instanceof LambdaError e && e.code() == LambdaError.Code.ResourceNotFoundException) {
-      return LambdaError.notFound("Function not found: " + settings.functionArnPrefix() + name + ":$LATEST");
-    }
-    return cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
   }
 
   /** The payload must be one JSON value; parsed as a token stream, nothing is built. */

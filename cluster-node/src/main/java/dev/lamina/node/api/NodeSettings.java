@@ -10,6 +10,7 @@ import java.nio.file.Path;
  * @param maxUnzippedBytes unzipped code limit (Lambda: 262,144,000)
  * @param maxSyncPayloadBytes synchronous Invoke request limit (Lambda: 6,291,456)
  * @param maxEnvironmentBytes environment variables limit, measured on their JSON (Lambda: 4 KB)
+ * @param maxLayersPerFunction layers one function may use (Lambda: 5)
  */
 public record NodeSettings(
     Path dataDir,
@@ -29,7 +30,8 @@ public record NodeSettings(
     int maxMemoryMb,
     int defaultEphemeralMb,
     int minEphemeralMb,
-    int maxEphemeralMb) {
+    int maxEphemeralMb,
+    int maxLayersPerFunction) {
 
   public static NodeSettings from(Config config, Path dataDir) {
     Config l = config.getConfig("lamina");
@@ -52,11 +54,17 @@ public record NodeSettings(
         lim.getInt("max-memory-mb"),
         lim.getInt("default-ephemeral-storage-mb"),
         lim.getInt("min-ephemeral-storage-mb"),
-        lim.getInt("max-ephemeral-storage-mb"));
+        lim.getInt("max-ephemeral-storage-mb"),
+        lim.getInt("layers-per-function"));
   }
 
   /** {@code arn:aws:lambda:<region>:<account>:function:} */
   public String functionArnPrefix() {
     return "arn:aws:lambda:" + region + ":" + accountId + ":function:";
+  }
+
+  /** {@code arn:aws:lambda:<region>:<account>:layer:} */
+  public String layerArnPrefix() {
+    return "arn:aws:lambda:" + region + ":" + accountId + ":layer:";
   }
 }

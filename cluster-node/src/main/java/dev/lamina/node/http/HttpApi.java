@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.InvocationResult;
+import dev.lamina.actors.layer.LayerVersion;
+import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.node.api.FunctionJson;
+import dev.lamina.node.api.FunctionName;
+import dev.lamina.node.api.LayerService;
 import dev.lamina.node.api.FunctionService;
 import dev.lamina.node.api.InvokeService;
 import dev.lamina.node.api.NodeSettings;
@@ -54,6 +58,7 @@ public final class HttpApi {
 
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   private static final String FUNCTIONS = "/2015-03-31/functions";
+  private static final String LAYERS = "/2018-10-31/layers";
 
   private final ActorSystem<?> system;
   private final NodeSettings settings;
@@ -77,7 +82,7 @@ public final class HttpApi {
     this.code = code;
     this.launcher = launcher;
     this.blocking = blocking;
-    this.json = new FunctionJson(settings.functionArnPrefix());
+    this.json = new FunctionJson(settings.functionArnPrefix(), settings.layerArnPrefix());
     this.mat = Materializer.matFromSystem(system);
   }
 
@@ -124,7 +129,7 @@ public final class HttpApi {
       if (method == HttpMethods.POST) {
         return body(request, settings.maxCreateRequestBytes(), "CreateFunction")
             .thenCompose(b -> functions.create(jsonBody(b)))
-            .thenApply(c -> json(201, json.configuration(c, false, true)));
+            .thenApply(c -> json(201, json.configuration(c, true)));
       }
       if (method == HttpMethods.GET) {
         discard(request);
@@ -134,15 +139,8 @@ public final class HttpApi {
               + "' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]");
         }
         Integer maxItems = intQuery(request, "MaxItems");
-        return functions.list(query(request, "Marker"), maxItems).thenApply(page -> {
-          ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-          if (page.nextMarker() != null) {
-            root.put("NextMarker", page.nextMarker());
-          }
-          ArrayNode list = root.putArray("Functions");
-          page.functions().forEach(c -> list.add(json.configuration(c, version != null, false)));
-          return json(200, root);
-        });
+        return functions.list(query(request, "Marker"), maxItems, version != null)
+            .thenApply(page -> json(200, functionPage("Functions", page)));
       }
     }
     if (path.startsWith(FUNCTIONS + "/")) {
@@ -152,13 +150,13 @@ public final class HttpApi {
       if (parts.length == 1) {
         if (method == HttpMethods.GET) {
           discard(request);
-          return functions.get(name, qualifier).thenApply(c -> {
+          return functions.get(name, qualifier).thenApply(found -> {
+            FunctionConfig c = found.config();
             ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-            root.set("Configuration", json.configuration(c, false, true));
+            root.set("Configuration", json.configuration(c, found.arnQualifier(), true));
             ObjectNode codeNode = root.putObject("Code");
             codeNode.put("RepositoryType", "S3");
-            codeNode.put("Location", "http://" + reachableHost(request) + ":" + boundPort
-                + "/lamina/code/" + c.codeSha256Hex() + ".zip");
+            codeNode.put("Location", codeLocation(request, c.codeSha256Hex()));
             if (!c.tags().isEmpty()) {
               ObjectNode tags = root.putObject("Tags");
               c.tags().forEach(tags::put);
@@ -176,19 +174,20 @@ public final class HttpApi {
           case "configuration":
             if (method == HttpMethods.GET) {
               discard(request);
-              return functions.get(name, qualifier).thenApply(c -> json(200, json.configuration(c, false, true)));
+              return functions.get(name, qualifier)
+                  .thenApply(f -> json(200, json.configuration(f.config(), f.arnQualifier(), true)));
             }
             if (method == HttpMethods.PUT) {
               return body(request, settings.maxCreateRequestBytes(), "UpdateFunctionConfiguration")
                   .thenCompose(b -> functions.updateConfiguration(name, jsonBody(b)))
-                  .thenApply(c -> json(200, json.configuration(c, false, true)));
+                  .thenApply(c -> json(200, json.configuration(c, true)));
             }
             break;
           case "code":
             if (method == HttpMethods.PUT) {
               return body(request, settings.maxCreateRequestBytes(), "UpdateFunctionCode")
                   .thenCompose(b -> functions.updateCode(name, jsonBody(b)))
-                  .thenApply(c -> json(200, json.configuration(c, false, true)));
+                  .thenApply(c -> json(200, json.configuration(c, true)));
             }
             break;
           case "invocations":
@@ -196,9 +195,63 @@ public final class HttpApi {
               return invoke(request, name, qualifier);
             }
             break;
+          case "versions":
+            if (method == HttpMethods.POST) {
+              return body(request, 1024 * 1024, "PublishVersion")
+                  .thenCompose(b -> functions.publish(name, jsonBody(b)))
+                  .thenApply(c -> json(201, json.configuration(c, true)));
+            }
+            if (method == HttpMethods.GET) {
+              discard(request);
+              return functions.listVersions(name, query(request, "Marker"), intQuery(request, "MaxItems"))
+                  .thenApply(page -> json(200, functionPage("Versions", page)));
+            }
+            break;
+          case "aliases":
+            if (method == HttpMethods.POST) {
+              return body(request, 1024 * 1024, "CreateAlias")
+                  .thenCompose(b -> functions.createAlias(name, jsonBody(b)))
+                  .thenApply(a -> json(201, json.alias(FunctionName.parse(name).name(), a)));
+            }
+            if (method == HttpMethods.GET) {
+              discard(request);
+              return functions.listAliases(name, query(request, "FunctionVersion"), query(request, "Marker"),
+                  intQuery(request, "MaxItems")).thenApply(page -> {
+                    ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+                    if (page.nextMarker() != null) {
+                      root.put("NextMarker", page.nextMarker());
+                    }
+                    ArrayNode list = root.putArray("Aliases");
+                    page.aliases().forEach(a -> list.add(json.alias(page.function(), a)));
+                    return json(200, root);
+                  });
+            }
+            break;
           default:
             break;
         }
+      }
+      if (parts.length == 3 && parts[1].equals("aliases")) {
+        String alias = decode(parts[2]);
+        if (method == HttpMethods.GET) {
+          discard(request);
+          return functions.getAlias(name, alias).thenApply(a -> json(200, json.alias(FunctionName.parse(name).name(), a)));
+        }
+        if (method == HttpMethods.PUT) {
+          return body(request, 1024 * 1024, "UpdateAlias")
+              .thenCompose(b -> functions.updateAlias(name, alias, jsonBody(b)))
+              .thenApply(a -> json(200, json.alias(FunctionName.parse(name).name(), a)));
+        }
+        if (method == HttpMethods.DELETE) {
+          discard(request);
+          return functions.deleteAlias(name, alias).thenApply(v -> HttpResponse.create().withStatus(204));
+        }
+      }
+    }
+    if (path.equals(LAYERS) || path.startsWith(LAYERS + "/")) {
+      CompletionStage<HttpResponse> layerResponse = layers(request, path, method);
+      if (layerResponse != null) {
+        return layerResponse;
       }
     }
     if (path.equals("/2016-08-19/account-settings") && method == HttpMethods.GET) {
@@ -228,6 +281,83 @@ public final class HttpApi {
     discard(request);
     return CompletableFuture.completedFuture(error(404, "UnknownOperationException", "message",
         "Unknown operation " + method.value() + " " + path, true));
+  }
+
+  private ObjectNode functionPage(String member, FunctionService.Page page) {
+    ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+    if (page.nextMarker() != null) {
+      root.put("NextMarker", page.nextMarker());
+    }
+    ArrayNode list = root.putArray(member);
+    page.functions().forEach(f -> list.add(json.configuration(f.config(), f.arnQualifier(), false)));
+    return root;
+  }
+
+  // ---- Layers ---------------------------------------------------------------------------------
+
+  /** The layer operations, or null when none matches (the caller answers 404). */
+  private CompletionStage<HttpResponse> layers(HttpRequest request, String path, HttpMethod method) {
+    LayerService layers = functions.layers();
+    if (path.equals(LAYERS) && method == HttpMethods.GET) {
+      discard(request);
+      if ("LayerVersion".equals(query(request, "find"))) {
+        return layers.getByArn(query(request, "Arn"))
+            .thenApply(v -> json(200, json.layerVersion(v, codeLocation(request, v.codeSha256Hex()))));
+      }
+      return layers.list(query(request, "CompatibleRuntime"), query(request, "CompatibleArchitecture"),
+          query(request, "Marker"), intQuery(request, "MaxItems")).thenApply(page -> {
+            ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+            if (page.nextMarker() != null) {
+              root.put("NextMarker", page.nextMarker());
+            }
+            ArrayNode list = root.putArray("Layers");
+            for (LayerVersion v : page.latestMatching()) {
+              ObjectNode item = list.addObject();
+              item.put("LayerName", v.layerName());
+              item.put("LayerArn", json.layerArn(v.layerName()));
+              item.set("LatestMatchingVersion", json.layerVersionItem(v));
+            }
+            return json(200, root);
+          });
+    }
+    String[] parts = path.substring(Math.min(path.length(), LAYERS.length() + 1)).split("/", -1);
+    if (parts.length < 2 || !parts[1].equals("versions")) {
+      return null;
+    }
+    String name = decode(parts[0]);
+    if (parts.length == 2 && method == HttpMethods.POST) {
+      return body(request, settings.maxCreateRequestBytes(), "PublishLayerVersion")
+          .thenCompose(b -> layers.publish(name, jsonBody(b)))
+          .thenApply(v -> json(201, json.layerVersion(v, codeLocation(request, v.codeSha256Hex()))));
+    }
+    if (parts.length == 2 && method == HttpMethods.GET) {
+      discard(request);
+      return layers.listVersions(name, query(request, "CompatibleRuntime"), query(request, "CompatibleArchitecture"),
+          query(request, "Marker"), intQuery(request, "MaxItems")).thenApply(page -> {
+            ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+            if (page.nextMarker() != null) {
+              root.put("NextMarker", page.nextMarker());
+            }
+            ArrayNode list = root.putArray("LayerVersions");
+            page.versions().forEach(v -> list.add(json.layerVersionItem(v)));
+            return json(200, root);
+          });
+    }
+    if (parts.length == 3 && method == HttpMethods.GET) {
+      discard(request);
+      return layers.get(name, parts[2])
+          .thenApply(v -> json(200, json.layerVersion(v, codeLocation(request, v.codeSha256Hex()))));
+    }
+    if (parts.length == 3 && method == HttpMethods.DELETE) {
+      discard(request);
+      return layers.delete(name, parts[2]).thenApply(v -> HttpResponse.create().withStatus(204));
+    }
+    return null;
+  }
+
+  /** Where a client can download a stored package (GetFunction's and layers' {@code Location}). */
+  private String codeLocation(HttpRequest request, String sha256Hex) {
+    return "http://" + reachableHost(request) + ":" + boundPort + "/lamina/code/" + sha256Hex + ".zip";
   }
 
   // ---- Invoke ---------------------------------------------------------------------------------

@@ -132,14 +132,13 @@ class BadInputTest {
   }
 
   @Test
-  void refusesPublishAndLayersUntilVersionsAndLayersExistRatherThanIgnoringThem() {
-    LambdaException publish = refusedCreate("bi-publish", b -> b.publish(true));
-    LambdaException layers = refusedCreate("bi-layers",
-        b -> b.layers("arn:aws:lambda:us-east-1:000000000000:layer:lib:1"));
+  void refusesALayerVersionThatDoesNotExistAndCreatesNothing() {
+    LambdaException e = refusedCreate("bi-layers", b -> b.publish(true)
+        .layers("arn:aws:lambda:us-east-1:000000000000:layer:bi-no-such-layer:1"));
 
-    assertError(publish, 400, "InvalidParameterValueException");
-    assertError(layers, 400, "InvalidParameterValueException");
-    assertNotCreated("bi-publish");
+    assertError(e, 400, "InvalidParameterValueException");
+    assertEquals("Layer version arn:aws:lambda:us-east-1:000000000000:layer:bi-no-such-layer:1 does not exist.",
+        e.awsErrorDetails().errorMessage());
     assertNotCreated("bi-layers");
   }
 

@@ -2,6 +2,7 @@ package dev.lamina.persistence.code;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Content-addressed storage of code packages (function zips, later layers), keyed by the SHA-256
@@ -23,4 +24,11 @@ public interface CodeStore {
    * same code.
    */
   Path extracted(CodeDigest digest) throws IOException;
+
+  /**
+   * Returns a directory holding the layers extracted one over the other in order (a file of a
+   * later layer replaces the same file of an earlier one), extracting on first use; an empty
+   * directory for no layers. Read-only for callers and shared like {@link #extracted}.
+   */
+  Path extractedLayers(List<CodeDigest> layers) throws IOException;
 }

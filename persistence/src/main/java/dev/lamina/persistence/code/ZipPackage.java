@@ -99,7 +99,10 @@ public final class ZipPackage {
     return unzippedSize;
   }
 
-  /** Extracts every entry under {@code target} (which must exist and be empty). */
+  /**
+   * Extracts every entry under {@code target} (which must exist). A file already there is
+   * replaced, so packages extracted one after the other overlay each other.
+   */
   public void extractTo(Path target) throws IOException {
     Path root = target.toAbsolutePath().normalize();
     try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
@@ -114,6 +117,9 @@ public final class ZipPackage {
           continue;
         }
         Files.createDirectories(out.getParent());
+        if (Files.isRegularFile(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          Files.delete(out);  // an earlier layer's file, read-only: replace it rather than write into it
+        }
         try (OutputStream os = Files.newOutputStream(out)) {
           copy(in, os);
         }

@@ -1,6 +1,7 @@
 package dev.lamina.actors.sandbox.bubblewrap;
 
 import dev.lamina.actors.sandbox.LaunchedProcess;
+import dev.lamina.actors.sandbox.SandboxCode;
 import dev.lamina.actors.sandbox.SandboxLauncher;
 import java.io.File;
 import java.io.IOException;
@@ -12,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs each sandbox under bubblewrap in its own mount, pid, ipc and uts namespaces: the code
- * read-only at {@code /var/task}, the runtime read-only at {@code /var/runtime}, the system
+ * read-only at {@code /var/task}, its layers read-only at {@code /opt}, the runtime read-only at
+ * {@code /var/runtime}, the system
  * read-only, a private tmpfs {@code /tmp} capped at the function's ephemeral storage, no view of
  * the node's data directory. The network namespace is shared (the Runtime API is on loopback);
  * uid pools, cgroups and seccomp are the isolation issue's work.
@@ -54,8 +56,8 @@ public final class BubblewrapLauncher implements SandboxLauncher {
   }
 
   @Override
-  public Layout layout(Path codeDir, Path runtimeDir, Path tmpDir) {
-    return new Layout("/var/task", "/var/runtime", "/tmp");
+  public Layout layout(SandboxCode code, Path runtimeDir, Path tmpDir) {
+    return new Layout("/var/task", "/opt", "/var/runtime", "/tmp");
   }
 
   @Override
@@ -70,7 +72,8 @@ public final class BubblewrapLauncher implements SandboxLauncher {
         "--dev", "/dev",
         "--size", Long.toString((long) spec.tmpMb() * 1024 * 1024), "--tmpfs", "/tmp",
         "--dir", "/var",
-        "--ro-bind", spec.codeDir().toString(), "/var/task",
+        "--ro-bind", spec.code().task().toString(), "/var/task",
+        "--ro-bind", spec.code().opt().toString(), "/opt",
         "--ro-bind", spec.runtimeDir().toString(), "/var/runtime",
         "--chdir", "/var/task"));
     for (String dir : List.of("/bin", "/sbin", "/lib", "/lib64", "/lib32")) {
@@ -86,7 +89,7 @@ public final class BubblewrapLauncher implements SandboxLauncher {
     ProcessBuilder pb = new ProcessBuilder(argv);
     pb.environment().clear();
     pb.environment().putAll(spec.environment());
-    pb.directory(spec.codeDir().toFile());
+    pb.directory(spec.code().task().toFile());
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(spec.outputFile().toFile()));

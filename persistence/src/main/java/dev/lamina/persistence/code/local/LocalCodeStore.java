@@ -4,13 +4,16 @@ import dev.lamina.persistence.code.CodeDigest;
 import dev.lamina.persistence.code.CodeStore;
 import dev.lamina.persistence.code.ZipPackage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
+import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -22,6 +25,7 @@ public final class LocalCodeStore implements CodeStore {
 
   private final Path blobs;
   private final Path extracted;
+  private final Path layers;
   private final long maxUnzippedBytes;
   private final java.util.concurrent.ConcurrentMap<String, Object> extractionLocks =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -29,6 +33,7 @@ public final class LocalCodeStore implements CodeStore {
   public LocalCodeStore(Path root, long maxUnzippedBytes) throws IOException {
     this.blobs = Files.createDirectories(root.resolve("blobs"));
     this.extracted = Files.createDirectories(root.resolve("extracted"));
+    this.layers = Files.createDirectories(root.resolve("layers"));
     this.maxUnzippedBytes = maxUnzippedBytes;
   }
 
@@ -62,19 +67,41 @@ public final class LocalCodeStore implements CodeStore {
     }
   }
 
-  private Path extractOnce(CodeDigest digest, Path dir) throws IOException {
+  @Override
+  public Path extractedLayers(List<CodeDigest> digests) throws IOException {
+    // Named by the ordered list: the same layers in another order give another /opt.
+    String key = CodeDigest.of(digests.stream().map(CodeDigest::hex).collect(Collectors.joining(","))
+        .getBytes(StandardCharsets.UTF_8)).hex();
+    Path dir = layers.resolve(key);
     if (Files.isDirectory(dir)) {
       return dir;
     }
-    byte[] zip = Files.readAllBytes(blobs.resolve(digest.hex() + ".zip"));
-    Path tmp = extracted.resolve(".tmp-" + UUID.randomUUID());
+    synchronized (extractionLocks.computeIfAbsent("layers-" + key, k -> new Object())) {
+      return extractOnce(digests, layers, dir);
+    }
+  }
+
+  private Path extractOnce(CodeDigest digest, Path dir) throws IOException {
+    return extractOnce(List.of(digest), extracted, dir);
+  }
+
+  /** Extracts {@code digests} in order into a fresh directory renamed to {@code dir} at the end. */
+  private Path extractOnce(List<CodeDigest> digests, Path parent, Path dir) throws IOException {
+    if (Files.isDirectory(dir)) {
+      return dir;
+    }
+    Path tmp = parent.resolve(".tmp-" + UUID.randomUUID());
     Files.createDirectories(tmp);
     try {
-      ZipPackage.inspect(zip, maxUnzippedBytes).extractTo(tmp);
+      for (CodeDigest digest : digests) {
+        byte[] zip = Files.readAllBytes(blobs.resolve(digest.hex() + ".zip"));
+        try {
+          ZipPackage.inspect(zip, maxUnzippedBytes).extractTo(tmp);
+        } catch (ZipPackage.InvalidPackageException e) {
+          throw new IOException("stored package " + digest.hex() + " is invalid: " + e.getMessage(), e);
+        }
+      }
       moveIntoPlace(tmp, dir);
-    } catch (ZipPackage.InvalidPackageException e) {
-      deleteTree(tmp);
-      throw new IOException("stored package " + digest.hex() + " is invalid: " + e.getMessage(), e);
     } catch (IOException e) {
       deleteTree(tmp);
       throw e;
