@@ -3,10 +3,8 @@ package dev.lamina.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.registry.AliasConfig;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -27,9 +25,9 @@ final class AliasRequests {
   private AliasRequests() {}
 
   static AliasConfig create(JsonNode body) {
-    List<String> violations = new ArrayList<>();
-    String name = text(body, "Name");
-    String version = text(body, "FunctionVersion");
+    Violations violations = new Violations();
+    String name = FunctionRequests.text(body, "Name");
+    String version = FunctionRequests.text(body, "FunctionVersion");
     if (name == null) {
       violations.add("Value null at 'name' failed to satisfy constraint: Member must not be null");
     } else {
@@ -42,38 +40,38 @@ final class AliasRequests {
     }
     String description = description(body, violations);
     Map<String, Double> weights = weights(body, violations);
-    throwViolations(violations);
+    violations.throwIfAny();
     checkCount(weights);
     return new AliasConfig(name, version, description, weights, null);
   }
 
   static Update update(JsonNode body) {
-    List<String> violations = new ArrayList<>();
-    String version = text(body, "FunctionVersion");
+    Violations violations = new Violations();
+    String version = FunctionRequests.text(body, "FunctionVersion");
     if (version != null) {
       versionViolation(version, violations);
     }
     String description = description(body, violations);
     Map<String, Double> weights = weights(body, violations);
-    throwViolations(violations);
+    violations.throwIfAny();
     checkCount(weights);
-    return new Update(version, description, weights, text(body, "RevisionId"));
+    return new Update(version, description, weights, FunctionRequests.text(body, "RevisionId"));
   }
 
   /** An alias name from a path: the same constraint as in a body. */
   static void checkName(String name) {
-    List<String> violations = new ArrayList<>();
+    Violations violations = new Violations();
     nameViolation(name, violations);
-    throwViolations(violations);
+    violations.throwIfAny();
   }
 
   static void checkFunctionVersion(String version) {
-    List<String> violations = new ArrayList<>();
+    Violations violations = new Violations();
     versionViolation(version, violations);
-    throwViolations(violations);
+    violations.throwIfAny();
   }
 
-  private static void nameViolation(String name, List<String> violations) {
+  private static void nameViolation(String name, Violations violations) {
     if (name.isEmpty() || name.length() > 128) {
       violations.add("Value '" + name + "' at 'name' failed to satisfy constraint: Member must have length "
           + (name.isEmpty() ? "greater than or equal to 1" : "less than or equal to 128"));
@@ -83,7 +81,7 @@ final class AliasRequests {
     }
   }
 
-  private static void versionViolation(String version, List<String> violations) {
+  private static void versionViolation(String version, Violations violations) {
     if (version.isEmpty() || version.length() > 1024) {
       violations.add("Value '" + version + "' at 'functionVersion' failed to satisfy constraint: Member must have "
           + "length " + (version.isEmpty() ? "greater than or equal to 1" : "less than or equal to 1024"));
@@ -93,8 +91,8 @@ final class AliasRequests {
     }
   }
 
-  private static String description(JsonNode body, List<String> violations) {
-    String description = text(body, "Description");
+  private static String description(JsonNode body, Violations violations) {
+    String description = FunctionRequests.text(body, "Description");
     if (description != null && description.length() > 256) {
       violations.add("Value '" + description + "' at 'description' failed to satisfy constraint: Member must have "
           + "length less than or equal to 256");
@@ -106,7 +104,7 @@ final class AliasRequests {
    * {@code RoutingConfig.AdditionalVersionWeights}, or null when {@code RoutingConfig} is absent;
    * empty when it is given without weights.
    */
-  private static Map<String, Double> weights(JsonNode body, List<String> violations) {
+  private static Map<String, Double> weights(JsonNode body, Violations violations) {
     JsonNode routing = body.get("RoutingConfig");
     if (routing == null || routing.isNull()) {
       return null;
@@ -146,18 +144,5 @@ final class AliasRequests {
     if (weights != null && weights.size() > 1) {
       throw LambdaError.invalid("Number of items in AdditionalVersionWeights cannot be greater than 1");
     }
-  }
-
-  private static void throwViolations(List<String> violations) {
-    if (!violations.isEmpty()) {
-      String head = violations.size() == 1 ? "1 validation error detected: "
-          : violations.size() + " validation errors detected: ";
-      throw new LambdaError(LambdaError.Code.ValidationException, head + String.join("; ", violations));
-    }
-  }
-
-  private static String text(JsonNode body, String member) {
-    JsonNode n = body.get(member);
-    return n == null || n.isNull() ? null : n.asText();
   }
 }

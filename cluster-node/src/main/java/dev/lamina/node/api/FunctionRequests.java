@@ -39,7 +39,7 @@ final class FunctionRequests {
       "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR");
 
   private final NodeSettings settings;
-  private final List<String> violations = new ArrayList<>();
+  private final Violations violations = new Violations();
 
   private FunctionRequests(NodeSettings settings) {
     this.settings = settings;
@@ -98,7 +98,7 @@ final class FunctionRequests {
     int ephemeral = ephemeral(body, settings.defaultEphemeralMb());
     String architecture = architecture(body);
     String tracing = tracing(body, "PassThrough");
-    throwViolations();
+    violations.throwIfAny();
     if (runtime == null || handler == null) {
       throw LambdaError.invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.");
     }
@@ -135,7 +135,7 @@ final class FunctionRequests {
         c.memorySizeMb());
     int ephemeral = ephemeral(body, c.ephemeralStorageMb());
     String tracing = tracing(body, c.tracingMode());
-    throwViolations();
+    violations.throwIfAny();
     return new FunctionConfig(c.name(), c.version(), runtime, role, handler, description, timeout, memory, ephemeral,
         environment(body, c.environment()), c.codeSha256Hex(), c.codeSize(), c.codeUnzippedSize(), c.lastModified(),
         c.revisionId(), c.architecture(), tracing, deadLetter(body, c.deadLetterTargetArn()),
@@ -359,15 +359,8 @@ final class FunctionRequests {
     return tags;
   }
 
-  private void throwViolations() {
-    if (violations.isEmpty()) {
-      return;
-    }
-    String head = violations.size() == 1 ? "1 validation error detected: " : violations.size() + " validation errors detected: ";
-    throw new LambdaError(LambdaError.Code.ValidationException, head + String.join("; ", violations));
-  }
-
-  private static String text(JsonNode body, String member) {
+  /** A member's text, or null when it is absent or null. */
+  static String text(JsonNode body, String member) {
     JsonNode n = body.get(member);
     return n == null || n.isNull() ? null : n.asText();
   }

@@ -66,16 +66,16 @@ public final class LayerService {
 
   public CompletionStage<LayerVersion> publish(String rawName, JsonNode body) {
     String name = layerName(rawName);
-    List<String> violations = new ArrayList<>();
+    Violations violations = new Violations();
     if (!body.hasNonNull("Content")) {
       violations.add("Value null at 'content' failed to satisfy constraint: Member must not be null");
     }
-    String description = text(body, "Description");
+    String description = FunctionRequests.text(body, "Description");
     if (description != null && description.length() > 256) {
       violations.add("Value '" + description + "' at 'description' failed to satisfy constraint: Member must have "
           + "length less than or equal to 256");
     }
-    String license = text(body, "LicenseInfo");
+    String license = FunctionRequests.text(body, "LicenseInfo");
     if (license != null && license.length() > 512) {
       violations.add("Value '" + license + "' at 'licenseInfo' failed to satisfy constraint: Member must have "
           + "length less than or equal to 512");
@@ -83,7 +83,7 @@ public final class LayerService {
     List<String> runtimes = list(body, "CompatibleRuntimes", "compatibleRuntimes", 15, KNOWN_RUNTIMES, violations);
     List<String> architectures = list(body, "CompatibleArchitectures", "compatibleArchitectures", 2, ARCHITECTURES,
         violations);
-    throwViolations(violations);
+    violations.throwIfAny();
     return CompletableFuture.supplyAsync(() -> {
       byte[] zip = CodeUploads.zipFile(settings, body.get("Content"));
       if (zip == null) {
@@ -288,7 +288,7 @@ public final class LayerService {
 
   /** A list of enum strings, or null when the member is absent. */
   private static List<String> list(JsonNode body, String member, String path, int max, List<String> allowed,
-      List<String> violations) {
+      Violations violations) {
     JsonNode n = body.get(member);
     if (n == null || n.isNull()) {
       return null;
@@ -307,18 +307,5 @@ public final class LayerService {
           + "constraint: [Member must satisfy enum value set: " + allowed + "]");
     }
     return values;
-  }
-
-  private static void throwViolations(List<String> violations) {
-    if (!violations.isEmpty()) {
-      String head = violations.size() == 1 ? "1 validation error detected: "
-          : violations.size() + " validation errors detected: ";
-      throw new LambdaError(LambdaError.Code.ValidationException, head + String.join("; ", violations));
-    }
-  }
-
-  private static String text(JsonNode body, String member) {
-    JsonNode n = body.get(member);
-    return n == null || n.isNull() ? null : n.asText();
   }
 }
