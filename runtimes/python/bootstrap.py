@@ -264,7 +264,15 @@ def load_handler(handler_name):
 def setup_sys_path(task_root, opt):
     """Lambda's order: function code, then layers, then the standard library. The
     bootstrap's own directory is dropped so user code cannot import the runtime."""
-    layers = [f"{opt}/python/lib/python3.{sys.version_info.minor}/site-packages", f"{opt}/python"]
+    # Layers built for the function's runtime (AWS_EXECUTION_ENV=AWS_Lambda_python3.12) put
+    # packages under python/lib/python3.12/site-packages; the host interpreter's own version
+    # directory is searched too when it differs.
+    runtime = os.environ.get("AWS_EXECUTION_ENV", "").replace("AWS_Lambda_", "")
+    versions = [runtime] if runtime.startswith("python3.") else []
+    own = f"python3.{sys.version_info.minor}"
+    if own not in versions:
+        versions.append(own)
+    layers = [f"{opt}/python/lib/{v}/site-packages" for v in versions] + [f"{opt}/python"]
     own_dir = os.path.dirname(os.path.realpath(__file__))
     rest = [p for p in sys.path if os.path.realpath(p) != own_dir]
     sys.path[:] = [task_root] + [p for p in layers if os.path.isdir(p)] + rest

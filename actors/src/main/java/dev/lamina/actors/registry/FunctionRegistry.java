@@ -218,8 +218,8 @@ public final class FunctionRegistry
       if (qualifier == null || FunctionConfig.LATEST.equals(qualifier)) {
         return latest;
       }
-      if (!isNumber(qualifier)) {
-        return null;
+      if (!isNumber(qualifier) || qualifier.startsWith("0")) {
+        return null;  // versions are written without leading zeros: "01" names no version
       }
       try {
         return versions.get(Integer.parseInt(qualifier));
@@ -452,7 +452,8 @@ public final class FunctionRegistry
   private ReplyEffect<Event, State> onUpdateAlias(State state, UpdateAlias cmd) {
     AliasConfig current = state.latest() == null ? null : state.aliases().get(cmd.name());
     if (current == null) {
-      return Effect().reply(cmd.replyTo(), aliasNotFound(cmd.name()));
+      return Effect().reply(cmd.replyTo(), Reply.error(LambdaError.Code.ResourceNotFoundException,
+          "Alias not found: " + arn + ":" + cmd.name()));
     }
     if (cmd.expectedRevision() != null && !cmd.expectedRevision().equals(current.revisionId())) {
       return Effect().reply(cmd.replyTo(), revisionMismatch());

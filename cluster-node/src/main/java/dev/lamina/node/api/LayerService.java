@@ -99,8 +99,12 @@ public final class LayerService {
 
   public CompletionStage<LayerVersion> get(String rawName, String rawVersion) {
     String name = layerName(rawName);
-    int version = versionNumber(rawVersion);
-    return registry.askLayer(name, r -> new LayerRegistry.Get(version, r)).thenApply(LayerRegistry.Reply::versionOrThrow);
+    long version = versionNumber(rawVersion);
+    if (version > Integer.MAX_VALUE) {
+      throw LambdaError.notFound("The resource you requested does not exist.");
+    }
+    return registry.askLayer(name, r -> new LayerRegistry.Get((int) version, r))
+        .thenApply(LayerRegistry.Reply::versionOrThrow);
   }
 
   /** GetLayerVersionByArn ({@code GET /2018-10-31/layers?find=LayerVersion&Arn=…}). */
@@ -119,8 +123,11 @@ public final class LayerService {
 
   public CompletionStage<Void> delete(String rawName, String rawVersion) {
     String name = layerName(rawName);
-    int version = versionNumber(rawVersion);
-    return registry.askLayer(name, r -> new LayerRegistry.Delete(version, r)).thenApply(reply -> {
+    long version = versionNumber(rawVersion);
+    if (version > Integer.MAX_VALUE) {
+      return CompletableFuture.completedFuture(null);  // never published: already deleted
+    }
+    return registry.askLayer(name, r -> new LayerRegistry.Delete((int) version, r)).thenApply(reply -> {
       reply.versionOrThrow();
       return null;
     });
@@ -224,18 +231,27 @@ public final class LayerService {
     return m.group(1).equals(settings.region()) && m.group(2).equals(settings.accountId());
   }
 
-  /** A LayerName path member: a name or a layer ARN. */
-  private static String layerName(String raw) {
+  /**
+   * A LayerName path member: a name, or a layer ARN, which must be of this node's region and
+   * account (layers elsewhere do not exist here).
+   */
+  private String layerName(String raw) {
     if (raw == null || raw.isEmpty() || raw.length() > 140 || !NAME.matcher(raw).matches()) {
       throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + raw
           + "' at 'layerName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
           + NAME_PATTERN);
     }
     int at = raw.lastIndexOf(":layer:");
-    return at < 0 ? raw : raw.substring(at + ":layer:".length());
+    if (at < 0) {
+      return raw;
+    }
+    if (!raw.startsWith(settings.layerArnPrefix())) {
+      throw LambdaError.notFound("The resource you requested does not exist.");
+    }
+    return raw.substring(at + ":layer:".length());
   }
 
-  private static int versionNumber(String raw) {
+  private static long versionNumber(String raw) {
     long v;
     try {
       v = Long.parseLong(raw);
@@ -246,10 +262,7 @@ public final class LayerService {
     if (v < 1) {
       throw LambdaError.invalid("Layer Version Cannot be less than 1");
     }
-    if (v > Integer.MAX_VALUE) {
-      throw LambdaError.notFound("The resource you requested does not exist.");
-    }
-    return (int) v;
+    return v;
   }
 
   private static int markerVersion(String marker) {

@@ -76,7 +76,8 @@ public final class Main implements Callable<Integer> {
 
   @Command(name = "invoke", description = "Invoke a function synchronously and print its response.")
   static final class Invoke implements Callable<Integer> {
-    @Parameters(index = "0", description = "function name or ARN") String function;
+    @Parameters(index = "0", description = "function name, name:qualifier or ARN") String function;
+    @Option(names = "--qualifier", description = "version or alias to invoke") String qualifier;
     @Option(names = "--payload", defaultValue = "{}", description = "JSON payload") String payload;
     @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
     @Option(names = "--log", description = "also print the invocation's log tail") boolean tail;
@@ -84,7 +85,8 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(endpoint + "/2015-03-31/functions/"
-              + URLEncoder.encode(function, StandardCharsets.UTF_8) + "/invocations"))
+              + URLEncoder.encode(function, StandardCharsets.UTF_8) + "/invocations"
+              + (qualifier == null ? "" : "?Qualifier=" + URLEncoder.encode(qualifier, StandardCharsets.UTF_8))))
           .POST(HttpRequest.BodyPublishers.ofString(payload));
       if (tail) {
         request.header("X-Amz-Log-Type", "Tail");

@@ -169,4 +169,22 @@ public final class Examples {
     }
     return zip;
   }
+
+  /**
+   * A python3 function (handler {@code app.handler}) answering with {@code marker}, the
+   * {@code MARK} environment variable, the version and invoked ARN it runs as, and an id of its
+   * sandbox: tells versions and sandboxes apart.
+   */
+  public static SdkBytes marked(String marker) {
+    return SdkBytes.fromByteArray(zip(Map.of("app.py", ""
+        + "import os\n"
+        + "import uuid\n"
+        + "SANDBOX = str(uuid.uuid4())\n"
+        + "\n"
+        + "def handler(event, context):\n"
+        + "    return {'code': '" + marker + "', 'env': os.environ.get('MARK'),\n"
+        + "            'version': context.function_version,\n"
+        + "            'envVersion': os.environ.get('AWS_LAMBDA_FUNCTION_VERSION'),\n"
+        + "            'invokedArn': context.invoked_function_arn, 'sandbox': SANDBOX}\n")));
+  }
 }
