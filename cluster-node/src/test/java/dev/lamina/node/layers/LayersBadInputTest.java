@@ -1,5 +1,7 @@
 package dev.lamina.node.layers;
 
+import static dev.lamina.node.testing.Refusals.assertError;
+import static dev.lamina.node.testing.Refusals.refusedCreate;
 import static dev.lamina.node.testing.Functions.ROLE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,7 +14,6 @@ import dev.lamina.node.testing.TestNode;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.LambdaClient;
-import software.amazon.awssdk.services.lambda.model.CreateFunctionRequest;
 import software.amazon.awssdk.services.lambda.model.GetFunctionConfigurationResponse;
 import software.amazon.awssdk.services.lambda.model.Layer;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
@@ -58,7 +58,7 @@ class LayersBadInputTest {
     // Six well-formed ARNs of layers that do not exist: the count is checked first.
     List<String> six = IntStream.rangeClosed(1, 6).mapToObj(i -> LAYER + "lb-none-" + i + ":1").toList();
 
-    LambdaException e = refusedCreate("lb-six", b -> b.layers(six));
+    LambdaException e = refusedCreate(lambda, "lb-six", b -> b.layers(six));
 
     assertError(e, 400, "InvalidParameterValueException", "Cannot reference more than 5 layers.");
     assertNotCreated("lb-six");
@@ -82,7 +82,7 @@ class LayersBadInputTest {
         .collect(Collectors.toList());
     arns.add(LAYER + "lb-no-version");
 
-    LambdaException e = refusedCreate("lb-six-malformed", b -> b.layers(arns));
+    LambdaException e = refusedCreate(lambda, "lb-six-malformed", b -> b.layers(arns));
 
     assertError(e, 400, "ValidationException");
     assertTrue(e.awsErrorDetails().errorMessage().startsWith("1 validation error detected: Value '" + arns
@@ -92,7 +92,7 @@ class LayersBadInputTest {
 
   @Test
   void twoVersionsOfTheSameLayerAreRefused() {
-    LambdaException e = refusedCreate("lb-same-layer", b -> b.layers(v1, v2));
+    LambdaException e = refusedCreate(lambda, "lb-same-layer", b -> b.layers(v1, v2));
 
     assertError(e, 400, "InvalidParameterValueException", "Two different versions of the same layer are not "
         + "allowed to be referenced in the same function. " + v1 + " and " + v2 + " are versions of the same layer.");
@@ -104,8 +104,8 @@ class LayersBadInputTest {
     String missingVersion = LAYER + "lb-shared:3";
     String missingLayer = LAYER + "lb-never-published:1";
 
-    LambdaException version = refusedCreate("lb-missing-version", b -> b.layers(missingVersion));
-    LambdaException layer = refusedCreate("lb-missing-layer", b -> b.layers(v1, missingLayer));
+    LambdaException version = refusedCreate(lambda, "lb-missing-version", b -> b.layers(missingVersion));
+    LambdaException layer = refusedCreate(lambda, "lb-missing-layer", b -> b.layers(v1, missingLayer));
 
     assertError(version, 400, "InvalidParameterValueException", "Layer version " + missingVersion + " does not exist.");
     assertError(layer, 400, "InvalidParameterValueException", "Layer version " + missingLayer + " does not exist.");
@@ -118,7 +118,7 @@ class LayersBadInputTest {
     String deleted = publish(lambda, "lb-deleted", "python/gone.py", "VALUE = 0\n");
     lambda.deleteLayerVersion(b -> b.layerName("lb-deleted").versionNumber(1L));
 
-    LambdaException e = refusedCreate("lb-deleted-layer", b -> b.layers(deleted));
+    LambdaException e = refusedCreate(lambda, "lb-deleted-layer", b -> b.layers(deleted));
 
     assertError(e, 400, "InvalidParameterValueException", "Layer version " + deleted + " does not exist.");
     assertNotCreated("lb-deleted-layer");
@@ -128,7 +128,7 @@ class LayersBadInputTest {
   void aLayerArnWithoutAVersionIsAValidationError() {
     String arn = LAYER + "lb-shared";
 
-    LambdaException e = refusedCreate("lb-no-version", b -> b.layers(arn));
+    LambdaException e = refusedCreate(lambda, "lb-no-version", b -> b.layers(arn));
 
     assertError(e, 400, "ValidationException");
     assertTrue(e.awsErrorDetails().errorMessage().startsWith("1 validation error detected: Value '[" + arn
@@ -139,7 +139,7 @@ class LayersBadInputTest {
 
   @Test
   void aLayerInAnotherRegionIsRefused() {
-    LambdaException e = refusedCreate("lb-other-region",
+    LambdaException e = refusedCreate(lambda, "lb-other-region",
         b -> b.layers("arn:aws:lambda:eu-west-1:000000000000:layer:x:1"));
 
     assertError(e, 400, "InvalidParameterValueException", "Layers are not in the same region as the function. "
@@ -276,25 +276,6 @@ class LayersBadInputTest {
     return client.publishLayerVersion(b -> b.layerName(layer)
         .content(c -> c.zipFile(SdkBytes.fromByteArray(Examples.zip(Map.of(file, content))))))
         .layerVersionArn();
-  }
-
-  /** A CreateFunction that would succeed, altered by {@code change}, which must be refused. */
-  private static LambdaException refusedCreate(String name, Consumer<CreateFunctionRequest.Builder> change) {
-    return assertThrows(LambdaException.class, () -> lambda.createFunction(b -> {
-      b.functionName(name).runtime("python3.12").handler("handler.handler").role(ROLE)
-          .code(c -> c.zipFile(Examples.zipOf("python/hello")));
-      change.accept(b);
-    }));
-  }
-
-  private static void assertError(LambdaException e, int status, String code) {
-    assertEquals(status, e.statusCode(), e.toString());
-    assertEquals(code, e.awsErrorDetails().errorCode(), e.toString());
-  }
-
-  private static void assertError(LambdaException e, int status, String code, String message) {
-    assertError(e, status, code);
-    assertEquals(message, e.awsErrorDetails().errorMessage());
   }
 
   private static void assertNotCreated(String name) {

@@ -1,5 +1,7 @@
 package dev.lamina.node.management;
 
+import static dev.lamina.node.testing.Refusals.assertError;
+import static dev.lamina.node.testing.Refusals.refusedCreate;
 import static dev.lamina.node.testing.Functions.ROLE;
 import static dev.lamina.node.testing.Functions.body;
 import static dev.lamina.node.testing.Functions.invoke;
@@ -26,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -39,7 +40,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.function.Executable;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.LambdaClient;
-import software.amazon.awssdk.services.lambda.model.CreateFunctionRequest;
 import software.amazon.awssdk.services.lambda.model.FunctionConfiguration;
 import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
@@ -77,7 +77,7 @@ class BadInputTest {
 
   @Test
   void refusesInvalidFunctionNameCharactersWithValidationException() {
-    LambdaException e = refusedCreate("bad name!", b -> { });
+    LambdaException e = refusedCreate(lambda, "bad name!", b -> { });
 
     assertError(e, 400, "ValidationException");
     assertTrue(e.awsErrorDetails().errorMessage().startsWith("1 validation error detected: Value 'bad name!' at "
@@ -91,7 +91,7 @@ class BadInputTest {
   void refusesA65CharacterNameWithInvalidParameterValueException() {
     String name = "n".repeat(65);
 
-    LambdaException e = refusedCreate(name, b -> { });
+    LambdaException e = refusedCreate(lambda, name, b -> { });
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals("1 validation error detected: Value '" + name + "' at 'functionName' failed to satisfy constraint: "
@@ -102,7 +102,7 @@ class BadInputTest {
 
   @Test
   void refusesAMissingRoleWithValidationException() {
-    LambdaException e = refusedCreate("bi-no-role", b -> b.role(null));
+    LambdaException e = refusedCreate(lambda, "bi-no-role", b -> b.role(null));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value null at 'role' failed to satisfy constraint: Member must not "
@@ -112,7 +112,7 @@ class BadInputTest {
 
   @Test
   void refusesARoleThatIsNotARoleArnWithValidationException() {
-    LambdaException e = refusedCreate("bi-bad-role", b -> b.role("r1"));
+    LambdaException e = refusedCreate(lambda, "bi-bad-role", b -> b.role("r1"));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value 'r1' at 'role' failed to satisfy constraint: Member must "
@@ -122,7 +122,7 @@ class BadInputTest {
 
   @Test
   void refusesAnUnknownRuntimeWithValidationException() {
-    LambdaException e = refusedCreate("bi-cobol", b -> b.runtime("cobol85"));
+    LambdaException e = refusedCreate(lambda, "bi-cobol", b -> b.runtime("cobol85"));
 
     assertError(e, 400, "ValidationException");
     assertTrue(e.awsErrorDetails().errorMessage().startsWith("1 validation error detected: Value 'cobol85' at "
@@ -133,7 +133,7 @@ class BadInputTest {
 
   @Test
   void refusesALayerVersionThatDoesNotExistAndCreatesNothing() {
-    LambdaException e = refusedCreate("bi-layers", b -> b.publish(true)
+    LambdaException e = refusedCreate(lambda, "bi-layers", b -> b.publish(true)
         .layers("arn:aws:lambda:us-east-1:000000000000:layer:bi-no-such-layer:1"));
 
     assertError(e, 400, "InvalidParameterValueException");
@@ -144,7 +144,7 @@ class BadInputTest {
 
   @Test
   void refusesAnEnvironmentValueWithANulCharacter() {
-    LambdaException e = refusedCreate("bi-env-nul", b -> b.environment(env -> env.variables(Map.of("KEY", "a\u0000b"))));
+    LambdaException e = refusedCreate(lambda, "bi-env-nul", b -> b.environment(env -> env.variables(Map.of("KEY", "a\u0000b"))));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertNotCreated("bi-env-nul");
@@ -152,7 +152,7 @@ class BadInputTest {
 
   @Test
   void refusesTheDeprecatedPython27RuntimeWithInvalidParameterValueException() {
-    LambdaException e = refusedCreate("bi-python27", b -> b.runtime("python2.7"));
+    LambdaException e = refusedCreate(lambda, "bi-python27", b -> b.runtime("python2.7"));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals("The runtime parameter of python2.7 is no longer supported for creating or updating AWS Lambda "
@@ -163,7 +163,7 @@ class BadInputTest {
 
   @Test
   void refusesAMissingHandlerWithInvalidParameterValueException() {
-    LambdaException e = refusedCreate("bi-no-handler", b -> b.handler(null));
+    LambdaException e = refusedCreate(lambda, "bi-no-handler", b -> b.handler(null));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals("Runtime and Handler are mandatory parameters for functions created with deployment packages.",
@@ -175,7 +175,7 @@ class BadInputTest {
 
   @Test
   void refusesTimeoutZeroWithValidationException() {
-    LambdaException e = refusedCreate("bi-timeout-0", b -> b.timeout(0));
+    LambdaException e = refusedCreate(lambda, "bi-timeout-0", b -> b.timeout(0));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: Member must "
@@ -185,7 +185,7 @@ class BadInputTest {
 
   @Test
   void refusesTimeoutAbove900WithValidationException() {
-    LambdaException e = refusedCreate("bi-timeout-901", b -> b.timeout(901));
+    LambdaException e = refusedCreate(lambda, "bi-timeout-901", b -> b.timeout(901));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value '901' at 'timeout' failed to satisfy constraint: Member must "
@@ -195,7 +195,7 @@ class BadInputTest {
 
   @Test
   void refusesMemorySizeBelow128WithValidationException() {
-    LambdaException e = refusedCreate("bi-memory-127", b -> b.memorySize(127));
+    LambdaException e = refusedCreate(lambda, "bi-memory-127", b -> b.memorySize(127));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value '127' at 'memorySize' failed to satisfy constraint: Member "
@@ -205,7 +205,7 @@ class BadInputTest {
 
   @Test
   void refusesMemorySizeAbove10240WithValidationException() {
-    LambdaException e = refusedCreate("bi-memory-10241", b -> b.memorySize(10241));
+    LambdaException e = refusedCreate(lambda, "bi-memory-10241", b -> b.memorySize(10241));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value '10241' at 'memorySize' failed to satisfy constraint: Member "
@@ -215,7 +215,7 @@ class BadInputTest {
 
   @Test
   void refusesEphemeralStorageBelow512WithValidationException() {
-    LambdaException e = refusedCreate("bi-tmp-511", b -> b.ephemeralStorage(s -> s.size(511)));
+    LambdaException e = refusedCreate(lambda, "bi-tmp-511", b -> b.ephemeralStorage(s -> s.size(511)));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value '511' at 'ephemeralStorage.size' failed to satisfy "
@@ -225,7 +225,7 @@ class BadInputTest {
 
   @Test
   void refusesEphemeralStorageAbove10240WithValidationException() {
-    LambdaException e = refusedCreate("bi-tmp-10241", b -> b.ephemeralStorage(s -> s.size(10241)));
+    LambdaException e = refusedCreate(lambda, "bi-tmp-10241", b -> b.ephemeralStorage(s -> s.size(10241)));
 
     assertError(e, 400, "ValidationException");
     assertEquals("1 validation error detected: Value '10241' at 'ephemeralStorage.size' failed to satisfy "
@@ -235,7 +235,7 @@ class BadInputTest {
 
   @Test
   void reportsTwoViolationsTogetherInOneValidationException() {
-    LambdaException e = refusedCreate("bi-two-errors", b -> b.timeout(901).memorySize(127));
+    LambdaException e = refusedCreate(lambda, "bi-two-errors", b -> b.timeout(901).memorySize(127));
 
     assertError(e, 400, "ValidationException");
     String message = e.awsErrorDetails().errorMessage();
@@ -256,7 +256,7 @@ class BadInputTest {
   void refusesEnvironmentVariablesOver4KbWithTheMeasuredString() {
     String value = "x".repeat(4100);
 
-    LambdaException e = refusedCreate("bi-env-big", b -> b.environment(v -> v.variables(Map.of("BIG", value))));
+    LambdaException e = refusedCreate(lambda, "bi-env-big", b -> b.environment(v -> v.variables(Map.of("BIG", value))));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals("Lambda was unable to configure your environment variables because the environment variables you "
@@ -267,7 +267,7 @@ class BadInputTest {
 
   @Test
   void refusesTheReservedEnvironmentKeyAwsRegion() {
-    LambdaException e = refusedCreate("bi-env-reserved",
+    LambdaException e = refusedCreate(lambda, "bi-env-reserved",
         b -> b.environment(v -> v.variables(Map.of("AWS_REGION", "eu-west-1"))));
 
     assertError(e, 400, "InvalidParameterValueException");
@@ -281,7 +281,7 @@ class BadInputTest {
 
   @Test
   void refusesAZipFileThatIsNotAZip() {
-    LambdaException e = refusedCreate("bi-not-zip",
+    LambdaException e = refusedCreate(lambda, "bi-not-zip",
         b -> b.code(c -> c.zipFile(SdkBytes.fromUtf8String("this is not a zip file"))));
 
     assertError(e, 400, "InvalidParameterValueException");
@@ -293,7 +293,7 @@ class BadInputTest {
   void refusesAZipEntryEscapingTheExtractionDirectoryWithDotDot() {
     byte[] zip = zipOf(Map.of("app.py", "def handler(e, c):\n    return 1\n", "../evil.py", "print('escaped')\n"));
 
-    LambdaException e = refusedCreate("bi-zip-dotdot", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    LambdaException e = refusedCreate(lambda, "bi-zip-dotdot", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals(UNZIP_FAILED, e.awsErrorDetails().errorMessage());
@@ -304,7 +304,7 @@ class BadInputTest {
   void refusesAZipEntryWithAnAbsolutePath() {
     byte[] zip = zipOf(Map.of("app.py", "def handler(e, c):\n    return 1\n", "/tmp/evil.py", "print('escaped')\n"));
 
-    LambdaException e = refusedCreate("bi-zip-absolute", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    LambdaException e = refusedCreate(lambda, "bi-zip-absolute", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals(UNZIP_FAILED, e.awsErrorDetails().errorMessage());
@@ -316,7 +316,7 @@ class BadInputTest {
     byte[] zip = withSymlink(zipOf(Map.of("app.py", "def handler(e, c):\n    return 1\n", "passwd", "/etc/passwd")),
         "passwd");
 
-    LambdaException e = refusedCreate("bi-zip-symlink", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    LambdaException e = refusedCreate(lambda, "bi-zip-symlink", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals(UNZIP_FAILED, e.awsErrorDetails().errorMessage());
@@ -328,7 +328,7 @@ class BadInputTest {
     byte[] zip = storedZip("big.bin", randomBytes(52_428_801));
     assertTrue(zip.length > 52_428_800);
 
-    LambdaException e = refusedCreate("bi-zip-50mb", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    LambdaException e = refusedCreate(lambda, "bi-zip-50mb", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
     assertError(e, 413, "RequestEntityTooLargeException");
     assertEquals("Zipped size must be smaller than 52428800 bytes", e.awsErrorDetails().errorMessage());
@@ -339,7 +339,7 @@ class BadInputTest {
   void refusesAZipOver250MbUnzipped() {
     byte[] zip = deflatedZeros("zeros.bin", 262_144_001L);
 
-    LambdaException e = refusedCreate("bi-zip-250mb", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
+    LambdaException e = refusedCreate(lambda, "bi-zip-250mb", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
     assertError(e, 400, "InvalidParameterValueException");
     assertEquals("Unzipped size must be smaller than 262144000 bytes", e.awsErrorDetails().errorMessage());
@@ -491,20 +491,6 @@ class BadInputTest {
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
-
-  /** A CreateFunction that would succeed, altered by {@code change}, which must be refused. */
-  private static LambdaException refusedCreate(String name, Consumer<CreateFunctionRequest.Builder> change) {
-    return assertThrows(LambdaException.class, () -> lambda.createFunction(b -> {
-      b.functionName(name).runtime("python3.11").handler("handler.handler").role(ROLE)
-          .code(c -> c.zipFile(Examples.zipOf("python/hello")));
-      change.accept(b);
-    }));
-  }
-
-  private static void assertError(LambdaException e, int status, String code) {
-    assertEquals(status, e.statusCode(), e.toString());
-    assertEquals(code, e.awsErrorDetails().errorCode(), e.toString());
-  }
 
   private static void assertNotFound(Executable call, String name) {
     ResourceNotFoundException e = assertThrows(ResourceNotFoundException.class, call);

@@ -1,5 +1,10 @@
 package dev.lamina.node.testing;
 
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
@@ -11,6 +16,8 @@ import software.amazon.awssdk.services.lambda.model.LogType;
 
 /** Small helpers over the SDK client so tests read as what a user does. */
 public final class Functions {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   public static final String ROLE = "arn:aws:iam::000000000000:role/lamina-test";
 
@@ -38,5 +45,15 @@ public final class Functions {
   public static String log(InvokeResponse response) {
     return response.logResult() == null ? ""
         : new String(Base64.getDecoder().decode(response.logResult()), StandardCharsets.UTF_8);
+  }
+
+  /** The JSON a function returned; fails the test if the invocation ended in a function error. */
+  public static JsonNode json(InvokeResponse response) {
+    assertNull(response.functionError(), body(response));
+    try {
+      return JSON.readTree(body(response));
+    } catch (IOException e) {
+      throw new AssertionError("not JSON: " + body(response), e);
+    }
   }
 }

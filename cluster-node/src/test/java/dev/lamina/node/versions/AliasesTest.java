@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.Functions;
 import dev.lamina.node.testing.NodePerClass;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +49,6 @@ class AliasesTest {
   private static final String ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:";
   /** The standard normal quantile for a 99.9% two-sided interval: Φ⁻¹(0.9995). */
   private static final double Z_99_9_TWO_SIDED = 3.2905;
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   static LambdaClient lambda;
 
@@ -94,13 +93,13 @@ class AliasesTest {
   void anAliasMayPointAtLatestAndFollowsItsChanges() {
     createMarked("a-latest", "one");
     lambda.createAlias(b -> b.functionName("a-latest").name("head").functionVersion("$LATEST"));
-    assertEquals("one", result(invoke("a-latest", "head")).get("code").asText());
+    assertEquals("one", Functions.json(invoke("a-latest", "head")).get("code").asText());
 
     lambda.updateFunctionCode(b -> b.functionName("a-latest").zipFile(Examples.marked("two")));
     InvokeResponse after = invoke("a-latest", "head");
 
     assertEquals("$LATEST", after.executedVersion());
-    assertEquals("two", result(after).get("code").asText());
+    assertEquals("two", Functions.json(after).get("code").asText());
   }
 
   // ---- UpdateAlias / DeleteAlias ---------------------------------------------------------------------
@@ -163,13 +162,13 @@ class AliasesTest {
   void updatingAnAliasRedirectsTheNextInvocation() {
     withVersions("a-redirect", 2);
     lambda.createAlias(b -> b.functionName("a-redirect").name("live").functionVersion("1"));
-    assertEquals("v1", result(invoke("a-redirect", "live")).get("code").asText());
+    assertEquals("v1", Functions.json(invoke("a-redirect", "live")).get("code").asText());
 
     lambda.updateAlias(b -> b.functionName("a-redirect").name("live").functionVersion("2"));
     InvokeResponse after = invoke("a-redirect", "live");
 
     assertEquals("2", after.executedVersion());
-    assertEquals("v2", result(after).get("code").asText());
+    assertEquals("v2", Functions.json(after).get("code").asText());
   }
 
   @Test
@@ -276,7 +275,7 @@ class AliasesTest {
     for (InvokeResponse r : List.of(byParameter, byArn)) {
       assertEquals(200, r.statusCode());
       assertEquals("1", r.executedVersion());
-      JsonNode seen = result(r);
+      JsonNode seen = Functions.json(r);
       assertEquals("v1", seen.get("code").asText());
       assertEquals(ARN_PREFIX + "a-invoke:live", seen.get("invokedArn").asText());
       assertEquals("1", seen.get("version").asText());
@@ -299,7 +298,7 @@ class AliasesTest {
       for (int i = 0; i < n; i++) {
         calls.add(() -> {
           InvokeResponse r = invoke("a-weighted", "live");
-          JsonNode seen = result(r);
+          JsonNode seen = Functions.json(r);
           assertEquals("v" + r.executedVersion(), seen.get("code").asText(),
               "the body comes from the version reported");
           assertEquals(r.executedVersion(), seen.get("version").asText());
@@ -348,12 +347,4 @@ class AliasesTest {
     return aliases.stream().map(AliasConfiguration::name).toList();
   }
 
-  private static JsonNode result(InvokeResponse response) {
-    assertNull(response.functionError(), body(response));
-    try {
-      return JSON.readTree(body(response));
-    } catch (java.io.IOException e) {
-      throw new AssertionError("not JSON: " + body(response), e);
-    }
-  }
 }

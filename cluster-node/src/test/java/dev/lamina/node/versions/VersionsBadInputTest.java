@@ -1,9 +1,10 @@
 package dev.lamina.node.versions;
 
+import static dev.lamina.node.testing.Refusals.assertError;
+import static dev.lamina.node.testing.Refusals.refused;
 import static dev.lamina.node.testing.Functions.ROLE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lamina.node.testing.Examples;
@@ -313,16 +314,6 @@ class VersionsBadInputTest {
   private static void publishChanged(String name, String marker) {
     lambda.updateFunctionCode(b -> b.functionName(name).zipFile(Examples.marked(marker)));
     lambda.publishVersion(b -> b.functionName(name));
-  }
-
-  private static LambdaException refused(Executable call) {
-    return assertThrows(LambdaException.class, call);
-  }
-
-  private static void assertError(LambdaException e, int status, String code, String message) {
-    assertEquals(status, e.statusCode(), e.getMessage());
-    assertEquals(code, e.awsErrorDetails().errorCode());
-    assertEquals(message, e.awsErrorDetails().errorMessage());
   }
 
   private static List<String> versionsOf(String name) {

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.Functions;
 import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.Processes;
 import dev.lamina.node.testing.TestNode;
@@ -43,7 +43,6 @@ class VersionsTest {
 
   private static final String ACCOUNT = "000000000000";
   private static final String ARN_PREFIX = "arn:aws:lambda:us-east-1:" + ACCOUNT + ":function:";
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   static TestNode node;
   static LambdaClient lambda;
@@ -149,8 +148,8 @@ class VersionsTest {
     assertEquals(ARN_PREFIX + "v-code-publish:1", first.functionArn());
     assertEquals("2", second.version());
     assertEquals(ARN_PREFIX + "v-code-publish:2", second.functionArn());
-    assertEquals("two", result(invokeQualified("v-code-publish", "1")).get("code").asText());
-    assertEquals("three", result(invokeQualified("v-code-publish", "2")).get("code").asText());
+    assertEquals("two", Functions.json(invokeQualified("v-code-publish", "1")).get("code").asText());
+    assertEquals("three", Functions.json(invokeQualified("v-code-publish", "2")).get("code").asText());
   }
 
   // ---- ListVersionsByFunction ------------------------------------------------------------------
@@ -242,14 +241,14 @@ class VersionsTest {
     for (InvokeResponse r : answers) {
       assertEquals(200, r.statusCode());
       assertEquals("1", r.executedVersion());
-      assertEquals("one", result(r).get("code").asText());
+      assertEquals("one", Functions.json(r).get("code").asText());
     }
     InvokeResponse latest = invoke("v-invoke");
     assertEquals("$LATEST", latest.executedVersion());
-    assertEquals("two", result(latest).get("code").asText());
+    assertEquals("two", Functions.json(latest).get("code").asText());
     InvokeResponse explicitLatest = invokeQualified("v-invoke", "$LATEST");
     assertEquals("$LATEST", explicitLatest.executedVersion());
-    assertEquals("two", result(explicitLatest).get("code").asText());
+    assertEquals("two", Functions.json(explicitLatest).get("code").asText());
   }
 
   @Test
@@ -277,8 +276,8 @@ class VersionsTest {
     createMarked("v-context", "one", Map.of());
     lambda.publishVersion(b -> b.functionName("v-context"));
 
-    JsonNode viaVersion = result(invokeQualified("v-context", "1"));
-    JsonNode viaLatest = result(invoke("v-context"));
+    JsonNode viaVersion = Functions.json(invokeQualified("v-context", "1"));
+    JsonNode viaLatest = Functions.json(invoke("v-context"));
 
     assertEquals("1", viaVersion.get("version").asText());
     assertEquals("1", viaVersion.get("envVersion").asText());
@@ -294,14 +293,14 @@ class VersionsTest {
   void aPublishedVersionKeepsItsCodeAndConfigurationWhenLatestChanges() {
     CreateFunctionResponse created = createMarked("v-immutable", "one", Map.of("MARK", "first"));
     lambda.publishVersion(b -> b.functionName("v-immutable"));
-    assertEquals("one", result(invoke("v-immutable")).get("code").asText(), "$LATEST warm before the change");
+    assertEquals("one", Functions.json(invoke("v-immutable")).get("code").asText(), "$LATEST warm before the change");
 
     lambda.updateFunctionConfiguration(b -> b.functionName("v-immutable")
         .environment(e -> e.variables(Map.of("MARK", "second"))));
     updateCode("v-immutable", "two");
 
-    JsonNode version1 = result(invokeQualified("v-immutable", "1"));
-    JsonNode latest = result(invoke("v-immutable"));
+    JsonNode version1 = Functions.json(invokeQualified("v-immutable", "1"));
+    JsonNode latest = Functions.json(invoke("v-immutable"));
     assertEquals("one", version1.get("code").asText());
     assertEquals("first", version1.get("env").asText());
     assertEquals("two", latest.get("code").asText());
@@ -318,9 +317,9 @@ class VersionsTest {
     lambda.publishVersion(b -> b.functionName("v-sandboxes"));
     // Same code and configuration in both: only the version tells them apart.
 
-    JsonNode latest = result(invoke("v-sandboxes"));
-    JsonNode version1 = result(invokeQualified("v-sandboxes", "1"));
-    JsonNode latestAgain = result(invoke("v-sandboxes"));
+    JsonNode latest = Functions.json(invoke("v-sandboxes"));
+    JsonNode version1 = Functions.json(invokeQualified("v-sandboxes", "1"));
+    JsonNode latestAgain = Functions.json(invoke("v-sandboxes"));
 
     assertNotEquals(latest.get("sandbox").asText(), version1.get("sandbox").asText());
     assertNotEquals(latestAgain.get("sandbox").asText(), version1.get("sandbox").asText());
@@ -379,7 +378,7 @@ class VersionsTest {
     createMarked("v-recreate", "one", Map.of());
     publishNewVersions("v-recreate", 2);
     lambda.createAlias(b -> b.functionName("v-recreate").name("live").functionVersion("2"));
-    assertEquals("v1", result(invokeQualified("v-recreate", "1")).get("code").asText(), "old version 1 warm");
+    assertEquals("v1", Functions.json(invokeQualified("v-recreate", "1")).get("code").asText(), "old version 1 warm");
 
     lambda.deleteFunction(b -> b.functionName("v-recreate"));
 
@@ -391,7 +390,7 @@ class VersionsTest {
     assertThrows(ResourceNotFoundException.class,
         () -> lambda.getFunction(b -> b.functionName("v-recreate").qualifier("live")));
     assertEquals("1", lambda.publishVersion(b -> b.functionName("v-recreate")).version());
-    assertEquals("again", result(invokeQualified("v-recreate", "1")).get("code").asText(),
+    assertEquals("again", Functions.json(invokeQualified("v-recreate", "1")).get("code").asText(),
         "the new version 1 runs the new code, not a sandbox of the old version 1");
   }
 
@@ -428,12 +427,4 @@ class VersionsTest {
         .payload(SdkBytes.fromUtf8String("{}")));
   }
 
-  private static JsonNode result(InvokeResponse response) {
-    assertNull(response.functionError(), body(response));
-    try {
-      return JSON.readTree(body(response));
-    } catch (java.io.IOException e) {
-      throw new AssertionError("not JSON: " + body(response), e);
-    }
-  }
 }
