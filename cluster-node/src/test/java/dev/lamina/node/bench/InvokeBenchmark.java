@@ -112,6 +112,24 @@ public final class InvokeBenchmark {
       }
       rows.add(row("Lamina: warm invoke, python no-op, via HTTP API (sequential, one client)", warmHttp));
 
+      // Through an alias sending 10% to a second version: resolution and the weighted pick are
+      // cached per alias; the two versions have warm sandboxes of their own.
+      node.lambda().publishVersion(p -> p.functionName("warm"));
+      node.lambda().updateFunctionConfiguration(u -> u.functionName("warm").description("second version"));
+      node.lambda().publishVersion(p -> p.functionName("warm"));
+      node.lambda().createAlias(a -> a.functionName("warm").name("live").functionVersion("1")
+          .routingConfig(r -> r.additionalVersionWeights(Map.of("2", 0.1))));
+      for (int i = 0; i < WARM_UP; i++) {
+        invoke(http, node.endpoint(), "warm:live", false);
+      }
+      List<Double> warmAlias = new ArrayList<>();
+      for (int i = 0; i < warm; i++) {
+        long t = System.nanoTime();
+        invoke(http, node.endpoint(), "warm:live", false);
+        warmAlias.add(ms(t));
+      }
+      rows.add(row("Lamina: warm invoke through an alias weighted 90/10 between two versions", warmAlias));
+
       // The same request as DryRun: parsing, validation and the cached config, no sandbox.
       List<Double> dryRun = new ArrayList<>();
       for (int i = 0; i < warm; i++) {
