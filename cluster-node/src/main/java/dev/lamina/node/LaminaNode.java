@@ -125,7 +125,7 @@ public final class LaminaNode implements AutoCloseable {
       ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes = system.systemActorOf(
           Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());
       FunctionRegistry.initSharding(system, settings.functionArnPrefix(), Clock.systemUTC(), changes);
-      LayerRegistry.initSharding(system, Clock.systemUTC());
+      LayerRegistry.initSharding(system, settings.layerArnPrefix(), Clock.systemUTC());
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
           runtimeApiThreads);
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.lamina.actors.layer.LayerPolicy;
 import dev.lamina.actors.layer.LayerVersion;
 import dev.lamina.actors.registry.AliasConfig;
 import dev.lamina.actors.registry.FunctionConfig;
@@ -144,6 +145,35 @@ public final class FunctionJson {
     ObjectNode n = MAPPER.createObjectNode();
     n.put("LayerVersionArn", layerVersionArn(v));
     layerVersionDetails(n, v);
+    return n;
+  }
+
+  /** A layer version policy's statement as IAM shows it, for {@code Resource} = the version's ARN. */
+  public ObjectNode layerStatement(String versionArn, LayerPolicy.Statement s) {
+    ObjectNode n = MAPPER.createObjectNode();
+    n.put("Sid", s.sid());
+    n.put("Effect", "Allow");
+    if (s.principal().equals("*")) {
+      n.put("Principal", "*");
+    } else {
+      String account = s.principal().startsWith("arn:") ? s.principal() : "arn:aws:iam::" + s.principal() + ":root";
+      n.putObject("Principal").put("AWS", account);
+    }
+    n.put("Action", "lambda:GetLayerVersion");
+    n.put("Resource", versionArn);
+    if (s.organizationId() != null) {
+      n.putObject("Condition").putObject("StringEquals").put("aws:PrincipalOrgID", s.organizationId());
+    }
+    return n;
+  }
+
+  /** The whole policy document of a layer version. */
+  public ObjectNode layerPolicy(String versionArn, LayerPolicy policy) {
+    ObjectNode n = MAPPER.createObjectNode();
+    n.put("Version", "2012-10-17");
+    n.put("Id", "default");
+    ArrayNode statements = n.putArray("Statement");
+    policy.statements().forEach(s -> statements.add(layerStatement(versionArn, s)));
     return n;
   }
 

@@ -2,6 +2,7 @@ package dev.lamina.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.layer.LayerPolicy;
 import dev.lamina.actors.layer.LayerRegistry;
 import dev.lamina.actors.layer.LayerVersion;
 import dev.lamina.actors.registry.FunctionConfig;
@@ -45,6 +46,10 @@ public final class LayerService {
   private static final Pattern LAYER_VERSION_ARN = Pattern.compile(
       "arn:[a-zA-Z0-9-]+:lambda:([a-z0-9-]+):(\\d{12}):layer:([a-zA-Z0-9-_]+):([0-9]+)");
   private static final List<String> ARCHITECTURES = List.of("x86_64", "arm64");
+  private static final Pattern STATEMENT_ID = Pattern.compile("([a-zA-Z0-9-_]+)");
+  private static final Pattern ACTION = Pattern.compile("lambda:GetLayerVersion");
+  private static final Pattern PRINCIPAL = Pattern.compile("\\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root");
+  private static final Pattern ORGANIZATION = Pattern.compile("o-[a-z0-9]{10,32}");
   /** Runtimes a layer may declare: every Lambda runtime identifier, not only those Lamina runs. */
   private static final List<String> KNOWN_RUNTIMES = Stream.concat(FunctionConfig.SUPPORTED_RUNTIMES.stream(),
       Stream.of("nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
@@ -170,6 +175,82 @@ public final class LayerService {
         return new LayersPage(List.copyOf(page), next);
       });
     });
+  }
+
+  /**
+   * AddLayerVersionPermission: a {@code lambda:GetLayerVersion} grant added to the version's
+   * policy (kept and shown, not enforced: a node serves one account). {@code revisionId} is the
+   * precondition on the policy's revision, or null.
+   */
+  public CompletionStage<LayerPolicy> addPermission(String rawName, String rawVersion, JsonNode body,
+      String revisionId) {
+    String name = layerName(rawName);
+    long version = versionNumber(rawVersion);
+    Violations violations = new Violations();
+    String sid = required(body, "StatementId", "statementId", STATEMENT_ID, 100, violations);
+    required(body, "Action", "action", ACTION, 22, violations);
+    String principal = required(body, "Principal", "principal", PRINCIPAL, 256, violations);
+    String organization = FunctionRequests.text(body, "OrganizationId");
+    if (organization != null) {
+      check(organization, "organizationId", ORGANIZATION, 34, violations);
+    }
+    violations.throwIfAny();
+    if (version > Integer.MAX_VALUE) {
+      throw LambdaError.notFound("Layer version " + settings.layerArnPrefix() + name + ":" + version
+          + " does not exist.");
+    }
+    LayerPolicy.Statement statement = new LayerPolicy.Statement(sid, principal, organization);
+    return registry.askLayer(name, r -> new LayerRegistry.AddPermission((int) version, statement, revisionId, r))
+        .thenApply(LayerRegistry.Reply::policyOrThrow);
+  }
+
+  public CompletionStage<LayerPolicy> policy(String rawName, String rawVersion) {
+    String name = layerName(rawName);
+    long version = versionNumber(rawVersion);
+    if (version > Integer.MAX_VALUE) {
+      throw LambdaError.notFound("Layer version " + settings.layerArnPrefix() + name + ":" + version
+          + " does not exist.");
+    }
+    return registry.askLayer(name, r -> new LayerRegistry.GetPolicy((int) version, r))
+        .thenApply(LayerRegistry.Reply::policyOrThrow);
+  }
+
+  public CompletionStage<Void> removePermission(String rawName, String rawVersion, String sid, String revisionId) {
+    String name = layerName(rawName);
+    long version = versionNumber(rawVersion);
+    Violations violations = new Violations();
+    check(sid, "statementId", STATEMENT_ID, 100, violations);
+    violations.throwIfAny();
+    if (version > Integer.MAX_VALUE) {
+      throw LambdaError.notFound("Layer version " + settings.layerArnPrefix() + name + ":" + version
+          + " does not exist.");
+    }
+    return registry.askLayer(name, r -> new LayerRegistry.RemovePermission((int) version, sid, revisionId, r))
+        .thenApply(reply -> {
+          reply.policyOrThrow();
+          return null;
+        });
+  }
+
+  private static String required(JsonNode body, String member, String path, Pattern pattern, int max,
+      Violations violations) {
+    String value = FunctionRequests.text(body, member);
+    if (value == null) {
+      violations.add("Value null at '" + path + "' failed to satisfy constraint: Member must not be null");
+      return null;
+    }
+    check(value, path, pattern, max, violations);
+    return value;
+  }
+
+  private static void check(String value, String path, Pattern pattern, int max, Violations violations) {
+    if (value.length() > max) {
+      violations.add("Value '" + value + "' at '" + path + "' failed to satisfy constraint: Member must have length "
+          + "less than or equal to " + max);
+    } else if (!pattern.matcher(value).matches()) {
+      violations.add("Value '" + value + "' at '" + path + "' failed to satisfy constraint: Member must satisfy "
+          + "regular expression pattern: " + pattern.pattern());
+    }
   }
 
   /**

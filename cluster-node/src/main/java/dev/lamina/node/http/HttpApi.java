@@ -352,6 +352,43 @@ public final class HttpApi {
       discard(request);
       return layers.delete(name, parts[2]).thenApply(v -> HttpResponse.create().withStatus(204));
     }
+    if (parts.length >= 4 && parts[3].equals("policy")) {
+      return layerPolicy(request, method, layers, name, parts);
+    }
+    return null;
+  }
+
+  /** Add/Get/RemoveLayerVersionPermission on {@code …/versions/{n}/policy[/{sid}]}. */
+  private CompletionStage<HttpResponse> layerPolicy(HttpRequest request, HttpMethod method, LayerService layers,
+      String name, String[] parts) {
+    String version = parts[2];
+    String versionArn = settings.layerArnPrefix() + name.substring(name.lastIndexOf(':') + 1) + ":" + version;
+    String revision = query(request, "RevisionId");
+    if (parts.length == 4 && method == HttpMethods.POST) {
+      return body(request, 1024 * 1024, "AddLayerVersionPermission")
+          .thenCompose(b -> layers.addPermission(name, version, jsonBody(b), revision))
+          .thenApply(policy -> {
+            ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+            root.put("Statement", json.layerStatement(versionArn,
+                policy.statements().get(policy.statements().size() - 1)).toString());
+            root.put("RevisionId", policy.revisionId());
+            return json(201, root);
+          });
+    }
+    if (parts.length == 4 && method == HttpMethods.GET) {
+      discard(request);
+      return layers.policy(name, version).thenApply(policy -> {
+        ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+        root.put("Policy", json.layerPolicy(versionArn, policy).toString());
+        root.put("RevisionId", policy.revisionId());
+        return json(200, root);
+      });
+    }
+    if (parts.length == 5 && method == HttpMethods.DELETE) {
+      discard(request);
+      return layers.removePermission(name, version, decode(parts[4]), revision)
+          .thenApply(v -> HttpResponse.create().withStatus(204));
+    }
     return null;
   }
 
