@@ -40,8 +40,9 @@ import org.apache.pekko.util.ByteString;
  * (a stale cache elsewhere) runs on the current revision instead of switching back.
  *
  * <p>State (one behavior, the data below): idle sandboxes, all live sandboxes, sandboxes
- * starting, invocations waiting. On passivation or rebalance every sandbox is stopped; a waiting
- * invocation is answered with a ServiceException.
+ * starting, invocations waiting. Never passivated while the version exists (that would orphan warm
+ * sandboxes); after {@link FunctionDeleted} it passivates once nothing is left. On passivation or
+ * rebalance every sandbox is stopped; a waiting invocation is answered with a ServiceException.
  */
 public final class FunctionActor {
 
@@ -98,21 +99,32 @@ public final class FunctionActor {
   private final Map<String, Integer> starting = new HashMap<>();   // cold starts under way, per revision
   private String currentKey;
   private FunctionConfig currentConfig;   // set by the first Invoke; a Bounced always follows one
+  private final ActorRef<ClusterSharding.ShardCommand> shard;   // null outside sharding (tests)
+  private boolean deleted;      // the version is gone: once nothing is left, this actor leaves too
+  private boolean passivating;
 
-  private FunctionActor(ActorContext<Command> ctx, ActorRef<WorkerActor.Command> worker) {
+  private FunctionActor(ActorContext<Command> ctx, ActorRef<WorkerActor.Command> worker,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
     this.ctx = ctx;
     this.worker = worker;
+    this.shard = shard;
   }
 
   public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker) {
-    return Behaviors.setup(ctx -> new FunctionActor(ctx, worker).behavior());
+    return create(worker, null);
+  }
+
+  /** With {@code shard}, the actor of a deleted version passivates once its sandboxes are gone. */
+  public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.setup(ctx -> new FunctionActor(ctx, worker, shard).behavior());
   }
 
   /** Starts the sharded function actors on this node; cold starts go to this node's worker. */
   public static void initSharding(ActorSystem<?> system, ActorRef<WorkerActor.Command> worker) {
     // Passivation would orphan warm sandboxes; sandboxes age out by keep-alive instead.
     ClusterShardingSettings settings = ClusterShardingSettings.create(system).withNoPassivationStrategy();
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker))
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker, ctx.getShard()))
         .withSettings(settings)
         .withStopMessage(Shutdown.INSTANCE));
   }
@@ -132,26 +144,33 @@ public final class FunctionActor {
           return offer(m.sandbox(), m.sandboxKey());
         })
         .onMessage(SandboxIdle.class, m -> offer(m.sandbox(), m.sandboxKey()))
-        .onMessage(SandboxFailed.class, this::onSandboxFailed)
+        .onMessage(SandboxFailed.class, m -> {
+          onSandboxFailed(m);
+          return leaveIfGone();
+        })
         .onMessage(SandboxGone.class, m -> {
           forget(m.sandbox());
-          return Behaviors.same();
+          return leaveIfGone();
         })
         .onMessage(SandboxRetiring.class, m -> {
           forget(m.sandbox());
           m.sandbox().tell(SandboxActor.RetireConfirmed.INSTANCE);
-          return Behaviors.same();
+          return leaveIfGone();
         })
         .onMessage(Bounced.class, this::onBounced)
-        .onMessage(PlacementFailed.class, this::onPlacementFailed)
+        .onMessage(PlacementFailed.class, m -> {
+          onPlacementFailed(m);
+          return leaveIfGone();
+        })
         .onMessage(FunctionDeleted.class, m -> {
           switchRevision(null);
-          return Behaviors.same();
+          deleted = true;
+          return leaveIfGone();
         })
         .onMessage(Shutdown.class, m -> Behaviors.stopped())
         .onSignal(Terminated.class, t -> {
           forget(t.getRef().unsafeUpcast());
-          return Behaviors.same();
+          return leaveIfGone();
         })
         .onSignal(PostStop.class, s -> {
           live.keySet().forEach(sb -> sb.tell(new SandboxActor.Stop("function actor stopped")));
@@ -164,6 +183,7 @@ public final class FunctionActor {
   }
 
   private Behavior<Command> onInvoke(Invoke received) {
+    deleted = false;   // created again under the same name
     Invoke invoke = received;
     FunctionConfig config = received.config();
     if (currentKey != null && config.lastModified().compareTo(currentConfig.lastModified()) < 0) {
@@ -220,7 +240,7 @@ public final class FunctionActor {
       sandbox.tell(new SandboxActor.Stop("function updated"));
       live.remove(sandbox);
       refillStarts();
-      return Behaviors.same();
+      return leaveIfGone();
     }
     Waiting next = waiting.pollFirst();
     if (next != null) {
@@ -261,6 +281,19 @@ public final class FunctionActor {
     if (head != null) {
       head.invoke().replyTo().tell(InvocationResult.refused(head.invoke().invocation().requestId(),
           LambdaError.Code.valueOf(failed.errorCode()), failed.message(), failed.reason()));
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * After its version was deleted, the actor asks its shard to stop it once no sandbox, start or
+   * invocation is left: deleted versions do not keep actors resident. A message that arrives
+   * meanwhile starts a new one.
+   */
+  private Behavior<Command> leaveIfGone() {
+    if (deleted && !passivating && shard != null && live.isEmpty() && waiting.isEmpty() && starting.isEmpty()) {
+      passivating = true;
+      shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     }
     return Behaviors.same();
   }

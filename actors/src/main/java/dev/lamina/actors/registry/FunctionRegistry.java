@@ -234,6 +234,10 @@ public final class FunctionRegistry
     }
   }
 
+  /** Lambda's message for a {@code RevisionId} precondition that does not hold. */
+  public static final String REVISION_MISMATCH = "The Revision Id provided does not match the latest Revision Id. "
+      + "Call the GetFunction/GetAlias API to retrieve the latest Revision Id";
+
   /** Published after every persisted change of a function. */
   public record FunctionChanged(String name) implements CborSerializable {}
 
@@ -532,9 +536,7 @@ public final class FunctionRegistry
   }
 
   private static Reply revisionMismatch() {
-    return Reply.error(LambdaError.Code.PreconditionFailedException,
-        "The Revision Id provided does not match the latest Revision Id. "
-            + "Call the GetFunction/GetAlias API to retrieve the latest Revision Id");
+    return Reply.error(LambdaError.Code.PreconditionFailedException, REVISION_MISMATCH);
   }
 
   private static String base64(String hex) {

@@ -7,7 +7,6 @@ import dev.lamina.actors.function.LogTail;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.worker.WorkerActor;
 import dev.lamina.persistence.logs.LogStore;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -161,8 +160,7 @@ public final class SandboxActor {
 
   private Behavior<Command> start() {
     timers.startSingleTimer(TIMER_INIT, InitTimedOut.INSTANCE, deps.settings().initTimeout());
-    if (config.runtime().startsWith("provided") && !Files.isExecutable(code.task().resolve("bootstrap"))
-        && !Files.isExecutable(code.opt().resolve("bootstrap"))) {
+    if (config.runtime().startsWith("provided") && !code.hasBootstrap()) {
       return failInit("Runtime.InvalidEntrypoint",
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]", null);
     }

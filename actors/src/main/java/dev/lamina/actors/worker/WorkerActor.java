@@ -213,12 +213,19 @@ public final class WorkerActor {
     List<CodeDigest> layers = start.config().layers().stream().map(l -> new CodeDigest(l.codeSha256Hex())).toList();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
       try {
-        return new SandboxCode(code.extracted(digest), code.extractedLayers(layers));
+        return SandboxCode.of(code.extracted(digest), code.extractedLayers(layers));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-    }, deps.blocking()), (dir, failure) -> failure == null ? new CodeReady(start, dir)
-        : new CodeFailed(start, "Could not prepare the function code: " + failure.getMessage()));
+    }, deps.blocking()), (dir, failure) -> {
+      if (failure == null) {
+        return new CodeReady(start, dir);
+      }
+      // The detail names host paths: it goes to the node's log, not to the caller.
+      ctx.getLog().error("could not prepare the code of {}", start.config().sandboxKey(), failure);
+      return new CodeFailed(start, "Could not prepare the function code and layers for a new execution "
+          + "environment.");
+    });
   }
 
   private Behavior<Command> onCodeReady(CodeReady ready) {

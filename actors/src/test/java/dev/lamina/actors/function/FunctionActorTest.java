@@ -14,6 +14,7 @@ import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -149,6 +150,44 @@ class FunctionActorTest {
   }
 
   /** A sandbox that served one invocation of {@code config} and is idle now. */
+  @Test
+  void aDeletedVersionsActorAsksItsShardToStopItOnceItsLastSandboxIsGone() {
+    TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
+    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef()));
+    FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
+    TestProbe<InvocationResult> caller = kit.createTestProbe();
+    sharded.tell(new FunctionActor.Invoke(v1, invocation("busy"), caller.getRef()));
+    worker.expectMessageClass(WorkerActor.StartSandbox.class);
+    TestProbe<SandboxActor.Command> sandbox = kit.createTestProbe();
+    sharded.tell(new FunctionActor.SandboxReady(sandbox.getRef(), v1.sandboxKey()));
+    invokeOf(sandbox);
+
+    sharded.tell(FunctionActor.FunctionDeleted.INSTANCE);
+    shard.expectNoMessage(QUIET);   // its sandbox is still running the accepted invocation
+    sharded.tell(new FunctionActor.SandboxIdle(sandbox.getRef(), v1.sandboxKey()));
+
+    sandbox.expectMessageClass(SandboxActor.Stop.class);
+    ClusterSharding.Passivate<?> passivate = shard.expectMessageClass(ClusterSharding.Passivate.class);
+    assertEquals(sharded, passivate.entity());
+  }
+
+  @Test
+  void aVersionThatStillExistsIsNeverPassivated() {
+    TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
+    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef()));
+    FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
+    TestProbe<InvocationResult> caller = kit.createTestProbe();
+    sharded.tell(new FunctionActor.Invoke(v1, invocation("one"), caller.getRef()));
+    worker.expectMessageClass(WorkerActor.StartSandbox.class);
+    TestProbe<SandboxActor.Command> sandbox = kit.createTestProbe();
+    sharded.tell(new FunctionActor.SandboxReady(sandbox.getRef(), v1.sandboxKey()));
+    invokeOf(sandbox);
+
+    sharded.tell(new FunctionActor.SandboxGone(sandbox.getRef(), v1.sandboxKey()));
+
+    shard.expectNoMessage(QUIET);
+  }
+
   private TestProbe<SandboxActor.Command> warmSandbox(FunctionConfig config) {
     TestProbe<InvocationResult> caller = kit.createTestProbe();
     function.tell(new FunctionActor.Invoke(config, invocation("warm-up-" + UUID.randomUUID()), caller.getRef()));

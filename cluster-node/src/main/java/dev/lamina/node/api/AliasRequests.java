@@ -109,6 +109,10 @@ final class AliasRequests {
     if (routing == null || routing.isNull()) {
       return null;
     }
+    if (!routing.isObject()) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: RoutingConfig must be an object");
+    }
     JsonNode weights = routing.get("AdditionalVersionWeights");
     Map<String, Double> map = new LinkedHashMap<>();
     if (weights == null || weights.isNull()) {

@@ -69,19 +69,29 @@ public final class FunctionService {
     if (fn.qualifier() != null) {
       throw LambdaError.invalid("Unsupported FunctionName with qualifier for CreateFunction: " + fn.qualifier());
     }
-    FunctionRequests.Create request = FunctionRequests.create(settings, fn.name(), body);
-    return layers.resolve(request.layers()).thenCompose(refs -> CompletableFuture.supplyAsync(() -> {
-      CodeUploads.Upload upload = uploads.inspect(request.zip());
-      FunctionConfig c = request.config();
-      FunctionConfig config = new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(),
-          c.description(), c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(), null,
-          upload.size(), upload.unzippedSize(), null, null, c.architecture(), c.tracingMode(),
-          c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags(), refs);
-      uploads.checkCombined(config.totalUnzippedSize());
-      CodeDigest digest = uploads.store(upload);
-      return config.withCode(digest.hex(), upload.size(), upload.unzippedSize());
-    }, blocking)).thenCompose(config ->
-        registry.ask(config.name(), reply -> new FunctionRegistry.Create(config, request.publish(), reply)))
+    // Decoding up to 50 MB of base64 is blocking work, like inspecting and storing the zip.
+    return CompletableFuture.supplyAsync(() -> FunctionRequests.create(settings, fn.name(), body), blocking)
+        .thenCompose(request -> layers.resolve(request.layers()).thenCompose(refs ->
+            registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenApply(existing -> {
+              if (existing.config() != null) {
+                // Refused before the package is stored: a refused request leaves nothing behind.
+                throw LambdaError.conflict("Function already exist: " + fn.name());
+              }
+              return refs;
+            }))
+            .thenCompose(refs -> CompletableFuture.supplyAsync(() -> {
+              CodeUploads.Upload upload = uploads.inspect(request.zip());
+              FunctionConfig c = request.config();
+              FunctionConfig config = new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(),
+                  c.description(), c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(),
+                  null, upload.size(), upload.unzippedSize(), null, null, c.architecture(), c.tracingMode(),
+                  c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags(), refs);
+              uploads.checkCombined(config.totalUnzippedSize());
+              CodeDigest digest = uploads.store(upload);
+              return config.withCode(digest.hex(), upload.size(), upload.unzippedSize());
+            }, blocking))
+            .thenCompose(config -> registry.ask(config.name(),
+                reply -> new FunctionRegistry.Create(config, request.publish(), reply))))
         .thenApply(this::changed);
   }
 
@@ -136,12 +146,19 @@ public final class FunctionService {
     String expected = body.path("RevisionId").asText(null);
     boolean dryRun = body.path("DryRun").asBoolean(false);
     boolean publish = body.path("Publish").asBoolean(false);
-    byte[] zip = FunctionRequests.updateCode(settings, body);
-    return CompletableFuture.supplyAsync(() -> uploads.inspect(zip), blocking)
-        .thenCompose(upload -> registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenCompose(reply -> {
+    return CompletableFuture.supplyAsync(() -> {
+      CodeUploads.Upload upload = uploads.inspect(FunctionRequests.updateCode(settings, body));
+      return new Checked(upload, CodeDigest.of(upload.zip()));
+    }, blocking).thenCompose(checked -> registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r))
+        .thenCompose(reply -> {
           FunctionConfig current = reply.configOrThrow();
-          FunctionConfig updated = current.withCode(CodeDigest.of(zip).hex(), upload.size(), upload.unzippedSize());
+          CodeUploads.Upload upload = checked.upload();
+          FunctionConfig updated = current.withCode(checked.digest().hex(), upload.size(), upload.unzippedSize());
           uploads.checkCombined(updated.totalUnzippedSize());
+          if (expected != null && !expected.equals(current.revisionId())) {
+            // The registry checks again; refusing here keeps a refused package out of the store.
+            throw new LambdaError(LambdaError.Code.PreconditionFailedException, FunctionRegistry.REVISION_MISMATCH);
+          }
           if (dryRun) {
             return CompletableFuture.completedFuture(updated);
           }
@@ -339,6 +356,9 @@ public final class FunctionService {
     registry.invalidate(function);
     return alias;
   }
+
+  /** A checked package and its digest, computed together off the actor threads. */
+  private record Checked(CodeUploads.Upload upload, CodeDigest digest) {}
 
   /** Where a list page ended: a function name and a version of it ({@code $LATEST} sorts first). */
   private record ListPosition(String name, long version) {

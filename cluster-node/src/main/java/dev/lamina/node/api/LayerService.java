@@ -44,7 +44,8 @@ public final class LayerService {
       "(arn:[a-zA-Z0-9-]+:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)"
           + "|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)";
   private static final Pattern LAYER_VERSION_ARN = Pattern.compile(
-      "arn:[a-zA-Z0-9-]+:lambda:([a-z0-9-]+):(\\d{12}):layer:([a-zA-Z0-9-_]+):([0-9]+)");
+      "arn:(?<partition>[a-zA-Z0-9-]+):lambda:(?<region>[a-z0-9-]+):(?<account>\\d{12}):layer:"
+          + "(?<name>[a-zA-Z0-9-_]+):(?<version>[0-9]+)");
   private static final List<String> ARCHITECTURES = List.of("x86_64", "arm64");
   private static final Pattern STATEMENT_ID = Pattern.compile("([a-zA-Z0-9-_]+)");
   private static final Pattern ACTION = Pattern.compile("lambda:GetLayerVersion");
@@ -123,7 +124,7 @@ public final class LayerService {
     if (!ours(m)) {
       throw LambdaError.notFound("The resource you requested does not exist.");
     }
-    return get(m.group(3), m.group(4));
+    return get(m.group("name"), m.group("version"));
   }
 
   public CompletionStage<Void> delete(String rawName, String rawVersion) {
@@ -275,13 +276,14 @@ public final class LayerService {
       if (!m.matches()) {
         throw LambdaError.invalid("Layer version " + arn + " does not exist.");  // an AWS-managed awslayer ARN
       }
-      String layer = arn.substring(0, arn.lastIndexOf(':'));
+      // Keyed on what names the layer, so that spelling the partition differently is no way around.
+      String layer = m.group("region") + ":" + m.group("account") + ":" + m.group("name");
       String earlier = byLayer.putIfAbsent(layer, arn);
       if (earlier != null) {
         throw LambdaError.invalid("Two different versions of the same layer are not allowed to be referenced in the "
             + "same function. " + earlier + " and " + arn + " are versions of the same layer.");
       }
-      if (!m.group(1).equals(settings.region())) {
+      if (!m.group("region").equals(settings.region())) {
         throw LambdaError.invalid("Layers are not in the same region as the function. Layers are expected to be in "
             + "region " + settings.region() + ".");
       }
@@ -291,12 +293,12 @@ public final class LayerService {
     for (Matcher m : parsed) {
       String arn = m.group();
       LambdaError missing = LambdaError.invalid("Layer version " + arn + " does not exist.");
-      if (!ours(m) || !fitsInt(m.group(4))) {
+      if (!ours(m) || !fitsInt(m.group("version"))) {
         asks.add(CompletableFuture.failedFuture(missing));
         continue;
       }
-      int version = Integer.parseInt(m.group(4));
-      asks.add(registry.askLayer(m.group(3), r -> new LayerRegistry.Get(version, r)).thenApply(reply -> {
+      int version = Integer.parseInt(m.group("version"));
+      asks.add(registry.askLayer(m.group("name"), r -> new LayerRegistry.Get(version, r)).thenApply(reply -> {
         if (reply.errorCode() != null) {
           throw missing;
         }
@@ -309,7 +311,8 @@ public final class LayerService {
   }
 
   private boolean ours(Matcher m) {
-    return m.group(1).equals(settings.region()) && m.group(2).equals(settings.accountId());
+    return m.group("partition").equals("aws") && m.group("region").equals(settings.region())
+        && m.group("account").equals(settings.accountId());
   }
 
   /**

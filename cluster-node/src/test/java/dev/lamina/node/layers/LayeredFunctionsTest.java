@@ -165,6 +165,18 @@ class LayeredFunctionsTest {
   }
 
   @Test
+  void aLaterLayerWinsEvenWhereAnEarlierOneHasAFileInPlaceOfItsDirectory() throws Exception {
+    String file = publish("lf-clash-file", textZip(Map.of("python/clash", "an earlier layer's plain file\n")));
+    String pkg = publish("lf-clash-package", textZip(Map.of("python/clash/__init__.py", "VALUE = 'package'\n")));
+    createLayered("lf-clash", "python3.12", "probe.handler", probe(), file, pkg);
+
+    JsonNode seen = probe("lf-clash", "{\"import\":\"clash\"}");
+
+    assertEquals("/opt/python/clash/__init__.py", seen.get("imported").path("file").asText(), seen.toString());
+    assertEquals("package", seen.get("imported").path("value").asText());
+  }
+
+  @Test
   void optIsReadOnlyForTheFunction() throws Exception {
     String layer = publish("lf-readonly", Examples.zipOf("layers/python-greeting"));
     createLayered("lf-readonly", "python3.12", "probe.handler", probe(), layer);

@@ -1,8 +1,8 @@
 package dev.lamina.node.layers;
 
+import static dev.lamina.node.testing.Functions.ROLE;
 import static dev.lamina.node.testing.Refusals.assertError;
 import static dev.lamina.node.testing.Refusals.refusedCreate;
-import static dev.lamina.node.testing.Functions.ROLE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -97,6 +97,18 @@ class LayersBadInputTest {
     assertError(e, 400, "InvalidParameterValueException", "Two different versions of the same layer are not "
         + "allowed to be referenced in the same function. " + v1 + " and " + v2 + " are versions of the same layer.");
     assertNotCreated("lb-same-layer");
+  }
+
+  @Test
+  void spellingTheSameLayerWithAnotherPartitionIsStillTheSameLayer() {
+    String otherPartition = v1.replace("arn:aws:", "arn:aws-cn:");
+
+    LambdaException e = refusedCreate(lambda, "lb-partition", b -> b.layers(v1, otherPartition));
+
+    assertError(e, 400, "InvalidParameterValueException", "Two different versions of the same layer are not "
+        + "allowed to be referenced in the same function. " + v1 + " and " + otherPartition
+        + " are versions of the same layer.");
+    assertNotCreated("lb-partition");
   }
 
   @Test

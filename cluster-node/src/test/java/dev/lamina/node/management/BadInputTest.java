@@ -1,10 +1,11 @@
 package dev.lamina.node.management;
 
-import static dev.lamina.node.testing.Refusals.assertError;
-import static dev.lamina.node.testing.Refusals.refusedCreate;
 import static dev.lamina.node.testing.Functions.ROLE;
 import static dev.lamina.node.testing.Functions.body;
 import static dev.lamina.node.testing.Functions.invoke;
+import static dev.lamina.node.testing.Refusals.assertError;
+import static dev.lamina.node.testing.Refusals.refused;
+import static dev.lamina.node.testing.Refusals.refusedCreate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -504,6 +505,34 @@ class BadInputTest {
         () -> lambda.getFunction(b -> b.functionName(name)));
     assertEquals(404, e.statusCode());
     assertNotListed(name);
+  }
+
+  @Test
+  void refusedCreateAndCodeUpdateLeaveNoPackageBehind() throws Exception {
+    lambda.createFunction(b -> b.functionName("bi-no-blob").runtime("python3.12").handler("handler.handler")
+        .role(ROLE).code(c -> c.zipFile(Examples.zipOf("python/hello"))));
+    byte[] conflicting = Examples.zipOf("python/hello", Map.of("conflict.txt", "never stored")).asByteArray();
+    byte[] stale = Examples.zipOf("python/hello", Map.of("stale.txt", "never stored")).asByteArray();
+
+    LambdaException exists = refused(() -> lambda.createFunction(b -> b.functionName("bi-no-blob")
+        .runtime("python3.12").handler("handler.handler").role(ROLE)
+        .code(c -> c.zipFile(SdkBytes.fromByteArray(conflicting)))));
+    LambdaException precondition = refused(() -> lambda.updateFunctionCode(b -> b.functionName("bi-no-blob")
+        .revisionId("not-the-current-revision").zipFile(SdkBytes.fromByteArray(stale))));
+
+    assertError(exists, 409, "ResourceConflictException", "Function already exist: bi-no-blob");
+    assertError(precondition, 412, "PreconditionFailedException");
+    assertEquals(404, get("/lamina/code/" + sha256Hex(conflicting) + ".zip").statusCode());
+    assertEquals(404, get("/lamina/code/" + sha256Hex(stale) + ".zip").statusCode());
+  }
+
+  private static HttpResponse<String> get(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String sha256Hex(byte[] bytes) throws Exception {
+    return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
   }
 
   private static void assertNotListed(String name) {

@@ -1,14 +1,19 @@
 package dev.lamina.node.versions;
 
+import static dev.lamina.node.testing.Functions.ROLE;
 import static dev.lamina.node.testing.Refusals.assertError;
 import static dev.lamina.node.testing.Refusals.refused;
-import static dev.lamina.node.testing.Functions.ROLE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.TestNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Base64;
@@ -39,6 +44,7 @@ class VersionsBadInputTest {
   private static final String WEIGHT_RANGE = "Map value must satisfy constraint: [Member must have value less than "
       + "or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]";
 
+  static TestNode node;
   static LambdaClient lambda;
   @BeforeAll
   static void createFixture() {
@@ -284,6 +290,26 @@ class VersionsBadInputTest {
         + "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: "),
         message);
     assertTrue(message.contains("Member must satisfy regular expression pattern: [0-9]+"), message);
+  }
+
+  @Test
+  void aRoutingConfigThatIsNotAnObjectIsRefusedAndKeepsTheAliasRouting() throws Exception {
+    create("vb-routing");
+    publishChanged("vb-routing", "v1");
+    publishChanged("vb-routing", "v2");
+    lambda.createAlias(b -> b.functionName("vb-routing").name("weighted").functionVersion("1")
+        .routingConfig(r -> r.additionalVersionWeights(Map.of("2", 0.3))));
+    HttpClient http = HttpClient.newHttpClient();
+
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+            URI.create(node.endpoint() + "/2015-03-31/functions/vb-routing/aliases/weighted"))
+        .PUT(HttpRequest.BodyPublishers.ofString("{\"RoutingConfig\":\"oops\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+
+    assertEquals(400, response.statusCode(), response.body());
+    assertEquals("InvalidRequestContentException", response.headers().firstValue("x-amzn-ErrorType").orElse(""));
+    assertEquals(Map.of("2", 0.3), lambda.getAlias(b -> b.functionName("vb-routing").name("weighted"))
+        .routingConfig().additionalVersionWeights());
   }
 
   @Test

@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
@@ -113,12 +114,14 @@ public final class ZipPackage {
           throw new IOException("entry escapes the extraction directory: " + entry.getName());
         }
         if (entry.isDirectory()) {
-          Files.createDirectories(out);
+          directories(root, out);
           continue;
         }
-        Files.createDirectories(out.getParent());
-        if (Files.isRegularFile(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-          Files.delete(out);  // an earlier layer's file, read-only: replace it rather than write into it
+        directories(root, out.getParent());
+        if (Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
+          deleteTree(out);  // an earlier package's directory where this one has a file: the file wins
+        } else if (Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
+          Files.delete(out);  // an earlier package's file, read-only: replace it rather than write into it
         }
         try (OutputStream os = Files.newOutputStream(out)) {
           copy(in, os);
@@ -126,6 +129,32 @@ public final class ZipPackage {
         Integer mode = modes.get(entry.getName());
         boolean executable = mode != null ? (mode & 0111) != 0 : isConventionalExecutable(entry.getName());
         Files.setPosixFilePermissions(out, executable ? READ_EXEC : READ_ONLY);
+      }
+    }
+  }
+
+  /**
+   * Creates {@code dir} and its parents below {@code root}; where an earlier package left a file
+   * in the way, the directory of this package replaces it (later packages win).
+   */
+  private static void directories(Path root, Path dir) throws IOException {
+    Path current = root;
+    for (Path part : root.relativize(dir)) {
+      current = current.resolve(part);
+      if (Files.isDirectory(current, LinkOption.NOFOLLOW_LINKS)) {
+        continue;
+      }
+      if (Files.exists(current, LinkOption.NOFOLLOW_LINKS)) {
+        Files.delete(current);
+      }
+      Files.createDirectory(current);
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
       }
     }
   }

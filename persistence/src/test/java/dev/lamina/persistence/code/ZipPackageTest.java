@@ -57,6 +57,25 @@ class ZipPackageTest {
   }
 
   @Test
+  void layersExtractedInOrderOverlayEachOtherAndTheLaterOneWinsEvenOverAFileOrDirectory() throws Exception {
+    LocalCodeStore store = new LocalCodeStore(tmp.resolve("store"), 1_000_000);
+    CodeDigest first = store.put(zip(Map.of("python/mod", "a file", "python/dir/inner.py", "x = 1",
+        "python/same.py", "first", "python/only-first.py", "kept"), 0));
+    CodeDigest second = store.put(zip(Map.of("python/mod/__init__.py", "now a package", "python/dir", "now a file",
+        "python/same.py", "second"), 0));
+
+    Path opt = store.extractedLayers(java.util.List.of(first, second));
+
+    assertEquals("now a package", Files.readString(opt.resolve("python/mod/__init__.py")));
+    assertEquals("now a file", Files.readString(opt.resolve("python/dir")));
+    assertEquals("second", Files.readString(opt.resolve("python/same.py")));
+    assertEquals("kept", Files.readString(opt.resolve("python/only-first.py")));
+    assertEquals(opt, store.extractedLayers(java.util.List.of(first, second)), "extracted once per ordered list");
+    assertFalse(opt.equals(store.extractedLayers(java.util.List.of(second, first))), "another order, another /opt");
+    assertTrue(Files.isDirectory(store.extractedLayers(java.util.List.of())), "no layers: an empty /opt");
+  }
+
+  @Test
   void extractionKeepsExecutableBitsAndMakesFilesReadOnly() throws Exception {
     Map<String, String> entries = new LinkedHashMap<>();
     entries.put("bootstrap", "#!/bin/sh\n");
