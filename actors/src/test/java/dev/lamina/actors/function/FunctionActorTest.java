@@ -155,12 +155,7 @@ class FunctionActorTest {
     TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
     ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef()));
     FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
-    TestProbe<InvocationResult> caller = kit.createTestProbe();
-    sharded.tell(new FunctionActor.Invoke(v1, invocation("busy"), caller.getRef()));
-    worker.expectMessageClass(WorkerActor.StartSandbox.class);
-    TestProbe<SandboxActor.Command> sandbox = kit.createTestProbe();
-    sharded.tell(new FunctionActor.SandboxReady(sandbox.getRef(), v1.sandboxKey()));
-    invokeOf(sandbox);
+    TestProbe<SandboxActor.Command> sandbox = busySandbox(sharded, v1);
 
     sharded.tell(FunctionActor.FunctionDeleted.INSTANCE);
     shard.expectNoMessage(QUIET);   // its sandbox is still running the accepted invocation
@@ -176,25 +171,26 @@ class FunctionActorTest {
     TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
     ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef()));
     FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
-    TestProbe<InvocationResult> caller = kit.createTestProbe();
-    sharded.tell(new FunctionActor.Invoke(v1, invocation("one"), caller.getRef()));
-    worker.expectMessageClass(WorkerActor.StartSandbox.class);
-    TestProbe<SandboxActor.Command> sandbox = kit.createTestProbe();
-    sharded.tell(new FunctionActor.SandboxReady(sandbox.getRef(), v1.sandboxKey()));
-    invokeOf(sandbox);
+    TestProbe<SandboxActor.Command> sandbox = busySandbox(sharded, v1);
 
     sharded.tell(new FunctionActor.SandboxGone(sandbox.getRef(), v1.sandboxKey()));
 
     shard.expectNoMessage(QUIET);
   }
 
-  private TestProbe<SandboxActor.Command> warmSandbox(FunctionConfig config) {
+  /** A sandbox of {@code function} started for one invocation, which it is running now. */
+  private TestProbe<SandboxActor.Command> busySandbox(ActorRef<FunctionActor.Command> function, FunctionConfig config) {
     TestProbe<InvocationResult> caller = kit.createTestProbe();
-    function.tell(new FunctionActor.Invoke(config, invocation("warm-up-" + UUID.randomUUID()), caller.getRef()));
+    function.tell(new FunctionActor.Invoke(config, invocation("busy-" + UUID.randomUUID()), caller.getRef()));
     worker.expectMessageClass(WorkerActor.StartSandbox.class);
     TestProbe<SandboxActor.Command> sandbox = kit.createTestProbe();
     function.tell(new FunctionActor.SandboxReady(sandbox.getRef(), config.sandboxKey()));
     invokeOf(sandbox);
+    return sandbox;
+  }
+
+  private TestProbe<SandboxActor.Command> warmSandbox(FunctionConfig config) {
+    TestProbe<SandboxActor.Command> sandbox = busySandbox(function, config);
     function.tell(new FunctionActor.SandboxIdle(sandbox.getRef(), config.sandboxKey()));
     return sandbox;
   }

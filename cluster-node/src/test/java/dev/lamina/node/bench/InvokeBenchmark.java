@@ -100,17 +100,8 @@ public final class InvokeBenchmark {
       rows.add(row("Lamina: REPORT Init Duration of those cold starts", init));
 
       Functions.create(node.lambda(), "warm", "python3.12", "noop.handler", noop);
-      // A node runs for days: measure after the JIT has compiled the invoke path.
-      for (int i = 0; i < WARM_UP; i++) {
-        invoke(http, node.endpoint(), "warm", false);
-      }
-      List<Double> warmHttp = new ArrayList<>();
-      for (int i = 0; i < warm; i++) {
-        long t = System.nanoTime();
-        invoke(http, node.endpoint(), "warm", false);
-        warmHttp.add(ms(t));
-      }
-      rows.add(row("Lamina: warm invoke, python no-op, via HTTP API (sequential, one client)", warmHttp));
+      rows.add(row("Lamina: warm invoke, python no-op, via HTTP API (sequential, one client)",
+          warmInvokes(http, node.endpoint(), "warm", warm)));
 
       // Through an alias sending 10% to a second version: resolution and the weighted pick are
       // cached per alias; the two versions have warm sandboxes of their own.
@@ -119,16 +110,8 @@ public final class InvokeBenchmark {
       node.lambda().publishVersion(p -> p.functionName("warm"));
       node.lambda().createAlias(a -> a.functionName("warm").name("live").functionVersion("1")
           .routingConfig(r -> r.additionalVersionWeights(Map.of("2", 0.1))));
-      for (int i = 0; i < WARM_UP; i++) {
-        invoke(http, node.endpoint(), "warm:live", false);
-      }
-      List<Double> warmAlias = new ArrayList<>();
-      for (int i = 0; i < warm; i++) {
-        long t = System.nanoTime();
-        invoke(http, node.endpoint(), "warm:live", false);
-        warmAlias.add(ms(t));
-      }
-      rows.add(row("Lamina: warm invoke through an alias weighted 90/10 between two versions", warmAlias));
+      rows.add(row("Lamina: warm invoke through an alias weighted 90/10 between two versions",
+          warmInvokes(http, node.endpoint(), "warm:live", warm)));
 
       // The same request as DryRun: parsing, validation and the cached config, no sandbox.
       List<Double> dryRun = new ArrayList<>();
@@ -150,6 +133,24 @@ public final class InvokeBenchmark {
     for (String[] r : rows) {
       System.out.println("| " + String.join(" | ", r) + " |");
     }
+  }
+
+  /**
+   * Times {@code n} sequential invocations of {@code name} after {@link #WARM_UP} untimed ones: a
+   * node runs for days, so measure after the JIT has compiled the invoke path.
+   */
+  private static List<Double> warmInvokes(HttpClient http, String endpoint, String name, int n)
+      throws IOException, InterruptedException {
+    for (int i = 0; i < WARM_UP; i++) {
+      invoke(http, endpoint, name, false);
+    }
+    List<Double> samples = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      long t = System.nanoTime();
+      invoke(http, endpoint, name, false);
+      samples.add(ms(t));
+    }
+    return samples;
   }
 
   private static HttpResponse<String> invoke(HttpClient http, String endpoint, String name, boolean tail)
