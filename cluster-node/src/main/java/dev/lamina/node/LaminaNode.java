@@ -7,6 +7,8 @@ import com.typesafe.config.ConfigValueFactory;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.account.AccountActor;
+import dev.lamina.actors.account.ConcurrencySettings;
 import dev.lamina.actors.layer.LayerRegistry;
 import dev.lamina.actors.registry.FunctionRegistry;
 import dev.lamina.actors.registry.RegistryClient;
@@ -44,6 +46,7 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -131,7 +134,12 @@ public final class LaminaNode implements AutoCloseable {
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(
           WorkerActor.create(code, deps, workerMemoryMb(config), config.getDuration("lamina.worker.reclaim-wait")),
           "worker", Props.empty());
-      FunctionActor.initSharding(system, worker);
+      ConcurrencySettings concurrency = ConcurrencySettings.from(config);
+      AccountActor.initSharding(system, concurrency);
+      EntityRef<AccountActor.Command> account =
+          ClusterSharding.get(system).entityRefFor(AccountActor.TYPE_KEY, settings.accountId());
+      FunctionActor.initSharding(system, worker, concurrency.accounting() ? account : null,
+          concurrency.leaseWindow());
 
       Duration registryTimeout = config.getDuration("lamina.registry-timeout");
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);

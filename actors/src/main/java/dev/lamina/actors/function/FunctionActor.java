@@ -2,10 +2,12 @@ package dev.lamina.actors.function;
 
 import dev.lamina.actors.CborSerializable;
 import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.account.AccountActor;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.Json;
 import dev.lamina.actors.sandbox.SandboxActor;
 import dev.lamina.actors.worker.WorkerActor;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -15,8 +17,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -50,7 +54,7 @@ public final class FunctionActor {
 
   public sealed interface Command extends CborSerializable
       permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, SandboxRetiring, Bounced,
-          PlacementFailed, FunctionDeleted, Shutdown {}
+          PlacementFailed, FunctionDeleted, Shutdown, LeaseGranted, ScaleGranted, LeaseWindowEnded {}
 
   public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
       implements Command {}
@@ -89,7 +93,25 @@ public final class FunctionActor {
 
   public enum Shutdown implements Command { INSTANCE }
 
+  /**
+   * The account's answer to an Acquire: {@code units} more concurrency; {@code shortReason} is the
+   * throttle reason when fewer units than needed were granted, else null. Units go back to
+   * {@code grantor} directly (not through the sharding region, which may be shutting down).
+   */
+  public record LeaseGranted(int units, String shortReason, ActorRef<AccountActor.Command> grantor)
+      implements Command {}
+
+  /** The account's answer to a Scale: tokens for {@code starts} new sandboxes; {@code shortReason} as above. */
+  public record ScaleGranted(int starts, String shortReason) implements Command {}
+
+  enum LeaseWindowEnded implements Command { INSTANCE }
+
   private record Waiting(Invoke invoke) {}
+
+  /** Cold starts asked of the account's scaling rate, not answered yet. */
+  private record ScaleAsk(FunctionConfig config, int wanted) {}
+
+  private static final String LEASE_TIMER = "lease-window";
 
   private final ActorContext<Command> ctx;
   private final ActorRef<WorkerActor.Command> worker;
@@ -102,29 +124,53 @@ public final class FunctionActor {
   private final ActorRef<ClusterSharding.ShardCommand> shard;   // null outside sharding (tests)
   private boolean deleted;      // the version is gone: once nothing is left, this actor leaves too
   private boolean passivating;
+  // Concurrency accounting (account == null: off). Units held from the account, invocations
+  // waiting for units, and the peak in flight during the current lease window.
+  private final RecipientRef<AccountActor.Command> account;
+  private final Duration leaseWindow;
+  private final TimerScheduler<Command> timers;
+  private final Deque<Invoke> admitting = new ArrayDeque<>();
+  private final Deque<ScaleAsk> scaling = new ArrayDeque<>();
+  private int held;
+  private ActorRef<AccountActor.Command> grantor;
+  private boolean acquiring;
+  private int peak;
 
-  private FunctionActor(ActorContext<Command> ctx, ActorRef<WorkerActor.Command> worker,
-      ActorRef<ClusterSharding.ShardCommand> shard) {
+  private FunctionActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<WorkerActor.Command> worker,
+      ActorRef<ClusterSharding.ShardCommand> shard, RecipientRef<AccountActor.Command> account, Duration leaseWindow) {
     this.ctx = ctx;
+    this.timers = timers;
     this.worker = worker;
     this.shard = shard;
+    this.account = account;
+    this.leaseWindow = leaseWindow;
   }
 
+  /** Without concurrency accounting and outside sharding (unit tests of routing). */
   public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker) {
-    return create(worker, null);
+    return create(worker, null, null, Duration.ofSeconds(1));
   }
 
-  /** With {@code shard}, the actor of a deleted version passivates once its sandboxes are gone. */
+  /**
+   * With {@code shard}, the actor of a deleted version passivates once its sandboxes are gone.
+   * With {@code account}, every invocation in flight holds a unit of concurrency leased from it,
+   * and cold starts take its scaling tokens; units unused for {@code leaseWindow} go back.
+   */
   public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker,
-      ActorRef<ClusterSharding.ShardCommand> shard) {
-    return Behaviors.setup(ctx -> new FunctionActor(ctx, worker, shard).behavior());
+      ActorRef<ClusterSharding.ShardCommand> shard, RecipientRef<AccountActor.Command> account, Duration leaseWindow) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new FunctionActor(ctx, timers, worker, shard, account, leaseWindow).behavior()));
   }
 
-  /** Starts the sharded function actors on this node; cold starts go to this node's worker. */
-  public static void initSharding(ActorSystem<?> system, ActorRef<WorkerActor.Command> worker) {
+  /**
+   * Starts the sharded function actors on this node; cold starts go to this node's worker.
+   * {@code account} is null when concurrency accounting is off.
+   */
+  public static void initSharding(ActorSystem<?> system, ActorRef<WorkerActor.Command> worker,
+      RecipientRef<AccountActor.Command> account, Duration leaseWindow) {
     // Passivation would orphan warm sandboxes; sandboxes age out by keep-alive instead.
     ClusterShardingSettings settings = ClusterShardingSettings.create(system).withNoPassivationStrategy();
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker, ctx.getShard()))
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker, ctx.getShard(), account, leaseWindow))
         .withSettings(settings)
         .withStopMessage(Shutdown.INSTANCE));
   }
@@ -168,6 +214,9 @@ public final class FunctionActor {
           return leaveIfGone();
         })
         .onMessage(Shutdown.class, m -> Behaviors.stopped())
+        .onMessage(LeaseGranted.class, this::onLeaseGranted)
+        .onMessage(ScaleGranted.class, this::onScaleGranted)
+        .onMessage(LeaseWindowEnded.class, m -> onLeaseWindowEnded())
         .onSignal(Terminated.class, t -> {
           forget(t.getRef().unsafeUpcast());
           return leaveIfGone();
@@ -177,6 +226,9 @@ public final class FunctionActor {
           waiting.forEach(w -> w.invoke().replyTo().tell(InvocationResult.refused(
               w.invoke().invocation().requestId(), LambdaError.Code.ServiceException,
               "The function was moved while the invocation waited; retry", null)));
+          admitting.forEach(i -> i.replyTo().tell(InvocationResult.refused(i.invocation().requestId(),
+              LambdaError.Code.ServiceException, "The function was moved while the invocation waited; retry", null)));
+          // Units held go back by themselves: the account watches this actor.
           return Behaviors.same();
         })
         .build();
@@ -196,14 +248,81 @@ public final class FunctionActor {
       }
       currentConfig = config;
     }
+    if (account == null || (admitting.isEmpty() && inFlight() < held)) {
+      run(invoke);
+    } else {
+      admitting.addLast(invoke);
+      acquire();
+    }
+    return Behaviors.same();
+  }
+
+  /** Runs an admitted invocation: on a warm sandbox, else it waits for a cold start. */
+  private void run(Invoke invoke) {
     ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
     if (sandbox != null) {
       sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
-      return Behaviors.same();
+    } else {
+      waiting.addLast(new Waiting(invoke));
+      refillStarts();
     }
-    waiting.addLast(new Waiting(invoke));
-    refillStarts();
+    peak = Math.max(peak, inFlight());
+  }
+
+  /** Invocations holding concurrency: waiting for a sandbox, or running on one. */
+  private int inFlight() {
+    return waiting.size() + live.size() - idle.size();
+  }
+
+  /** Asks the account for the units the admitting invocations need, plus as many to hold. */
+  private void acquire() {
+    if (acquiring || admitting.isEmpty()) {
+      return;
+    }
+    int needed = Math.max(1, inFlight() + admitting.size() - held);
+    acquiring = true;
+    account.tell(new AccountActor.Acquire(currentConfig.name(), needed, needed, ctx.getSelf()));
+  }
+
+  private Behavior<Command> onLeaseGranted(LeaseGranted granted) {
+    acquiring = false;
+    held += granted.units();
+    grantor = granted.grantor();
+    if (held > 0 && !timers.isTimerActive(LEASE_TIMER)) {
+      timers.startTimerWithFixedDelay(LEASE_TIMER, LeaseWindowEnded.INSTANCE, leaseWindow);
+    }
+    while (!admitting.isEmpty() && inFlight() < held) {
+      run(admitting.pollFirst());
+    }
+    if (!admitting.isEmpty()) {
+      if (granted.shortReason() != null) {
+        while (!admitting.isEmpty()) {
+          throttle(admitting.pollFirst(), granted.shortReason());
+        }
+      } else {
+        acquire();   // more arrived while the account was asked
+      }
+    }
+    return leaveIfGone();
+  }
+
+  /** Units not needed at any moment of the window that ended go back to the account. */
+  private Behavior<Command> onLeaseWindowEnded() {
+    int keep = Math.max(peak, inFlight() + admitting.size());
+    if (held > keep && grantor != null) {
+      grantor.tell(new AccountActor.Release(ctx.getSelf(), held - keep));
+      held = keep;
+    }
+    peak = inFlight();
+    if (held == 0) {
+      timers.cancel(LEASE_TIMER);
+    }
     return Behaviors.same();
+  }
+
+  private static void throttle(Invoke invoke, String reason) {
+    invoke.replyTo().tell(InvocationResult.refused(invoke.invocation().requestId(),
+        LambdaError.Code.TooManyRequestsException, "Rate Exceeded.", reason));
   }
 
   /** Runs a bounced invocation next, on the current configuration. */
@@ -224,6 +343,7 @@ public final class FunctionActor {
     currentKey = key;
     for (ActorRef<SandboxActor.Command> sandbox : idle) {
       sandbox.tell(new SandboxActor.Stop("function updated"));
+      live.remove(sandbox);
     }
     idle.clear();
   }
@@ -308,14 +428,45 @@ public final class FunctionActor {
    * older revision do not count: their sandboxes will be stopped as stale.
    */
   private void refillStarts() {
-    while (!waiting.isEmpty()) {
-      FunctionConfig config = currentKey != null ? currentConfig : waiting.peekLast().invoke().config();
-      if (starting.getOrDefault(config.sandboxKey(), 0) >= waiting.size()) {
-        return;
-      }
-      starting.merge(config.sandboxKey(), 1, Integer::sum);
-      worker.tell(new WorkerActor.StartSandbox(config, ctx.getSelf()));
+    if (waiting.isEmpty()) {
+      return;
     }
+    FunctionConfig config = currentKey != null ? currentConfig : waiting.peekLast().invoke().config();
+    int wanted = waiting.size() - starting.getOrDefault(config.sandboxKey(), 0);
+    if (wanted <= 0) {
+      return;
+    }
+    starting.merge(config.sandboxKey(), wanted, Integer::sum);
+    if (account == null) {
+      for (int i = 0; i < wanted; i++) {
+        worker.tell(new WorkerActor.StartSandbox(config, ctx.getSelf()));
+      }
+    } else {
+      // New execution environments take scaling tokens; the starts count as under way meanwhile.
+      scaling.addLast(new ScaleAsk(config, wanted));
+      account.tell(new AccountActor.Scale(config.name(), wanted, ctx.getSelf()));
+    }
+  }
+
+  /**
+   * Starts what the scaling rate allows; invocations that would have needed the others are
+   * throttled (the newest first), as Lambda does when a function scales faster than allowed.
+   */
+  private Behavior<Command> onScaleGranted(ScaleGranted granted) {
+    ScaleAsk ask = scaling.pollFirst();
+    if (ask == null) {
+      return Behaviors.same();
+    }
+    for (int i = 0; i < granted.starts(); i++) {
+      worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
+    }
+    for (int i = granted.starts(); i < ask.wanted(); i++) {
+      startEnded(ask.config().sandboxKey());
+      if (waiting.size() > starting.getOrDefault(ask.config().sandboxKey(), 0)) {
+        throttle(waiting.pollLast().invoke(), granted.shortReason());
+      }
+    }
+    return leaveIfGone();
   }
 
   /** A start of {@code key} ended (ready, failed or refused). */

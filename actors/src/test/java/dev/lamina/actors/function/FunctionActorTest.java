@@ -153,7 +153,7 @@ class FunctionActorTest {
   @Test
   void aDeletedVersionsActorAsksItsShardToStopItOnceItsLastSandboxIsGone() {
     TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
-    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef()));
+    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef(), null, Duration.ofSeconds(1)));
     FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
     TestProbe<SandboxActor.Command> sandbox = busySandbox(sharded, v1);
 
@@ -169,7 +169,7 @@ class FunctionActorTest {
   @Test
   void aVersionThatStillExistsIsNeverPassivated() {
     TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
-    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef()));
+    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef(), null, Duration.ofSeconds(1)));
     FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
     TestProbe<SandboxActor.Command> sandbox = busySandbox(sharded, v1);
 

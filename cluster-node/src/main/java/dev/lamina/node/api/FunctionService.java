@@ -3,6 +3,7 @@ package dev.lamina.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.account.AccountActor;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.registry.AliasConfig;
 import dev.lamina.actors.registry.FunctionConfig;
@@ -11,12 +12,14 @@ import dev.lamina.actors.registry.LayerRef;
 import dev.lamina.actors.registry.RegistryClient;
 import dev.lamina.persistence.code.CodeDigest;
 import dev.lamina.persistence.code.CodeStore;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
@@ -36,6 +39,7 @@ public final class FunctionService {
   public record AliasPage(String function, List<AliasConfig> aliases, String nextMarker) {}
 
   private static final int LIST_PAGE_LIMIT = 50;
+  private static final Duration ACCOUNT_TIMEOUT = Duration.ofSeconds(10);
   private static final String QUALIFIED_UPDATE = "This operation is permitted on Lambda functions only. Aliases and "
       + "versions do not support this operation. Please specify either a function name or an unqualified function ARN.";
 
@@ -203,6 +207,10 @@ public final class FunctionService {
     return registry.ask(fn.name(), r -> new FunctionRegistry.Delete(qualifier, r)).thenApply(reply -> {
       reply.orThrow();
       registry.invalidate(fn.name());
+      if (qualifier == null) {
+        // A function created again under this name starts without reserved concurrency.
+        askAccount(r -> new AccountActor.DeleteReserved(fn.name(), r));
+      }
       // Their warm sandboxes can never serve again: release them now, not at keep-alive expiry.
       for (FunctionConfig gone : reply.versions()) {
         sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(fn.name(), gone.version()))
@@ -298,23 +306,72 @@ public final class FunctionService {
     });
   }
 
+  // ---- concurrency -------------------------------------------------------------------------
+
+  /** PutFunctionConcurrency: the account checks that enough stays unreserved. */
+  public CompletionStage<Integer> putConcurrency(String rawName, JsonNode body) {
+    FunctionName fn = unqualified(rawName);
+    JsonNode value = body.get("ReservedConcurrentExecutions");
+    if (value == null || value.isNull()) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value null at "
+          + "'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null");
+    }
+    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: ReservedConcurrentExecutions must be an integer");
+    }
+    int reserved = value.intValue();
+    if (reserved < 0) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + reserved
+          + "' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than "
+          + "or equal to 0");
+    }
+    return existing(fn).thenCompose(c -> askAccount(r -> new AccountActor.PutReserved(fn.name(), reserved, r)))
+        .thenApply(reply -> reply.orThrow().reserved());
+  }
+
+  /** GetFunctionConcurrency: the reserved concurrency, or null when none is set. */
+  public CompletionStage<Integer> getConcurrency(String rawName) {
+    FunctionName fn = unqualified(rawName);
+    return existing(fn).thenCompose(c -> askAccount(r -> new AccountActor.GetReserved(fn.name(), r)))
+        .thenApply(reply -> reply.orThrow().reserved());
+  }
+
+  public CompletionStage<Void> deleteConcurrency(String rawName) {
+    FunctionName fn = unqualified(rawName);
+    return existing(fn).thenCompose(c -> askAccount(r -> new AccountActor.DeleteReserved(fn.name(), r)))
+        .thenApply(reply -> {
+          reply.orThrow();
+          return null;
+        });
+  }
+
+  private CompletionStage<FunctionConfig> existing(FunctionName fn) {
+    return registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenApply(FunctionRegistry.Reply::configOrThrow);
+  }
+
+  private CompletionStage<AccountActor.Reply> askAccount(Function<ActorRef<AccountActor.Reply>, AccountActor.Command> ask) {
+    return sharding.entityRefFor(AccountActor.TYPE_KEY, settings.accountId()).ask(ask::apply, ACCOUNT_TIMEOUT);
+  }
+
   // ---- account -----------------------------------------------------------------------------
 
   public CompletionStage<ObjectNode> accountSettings() {
-    return registry.allNames().thenCompose(registry::versionsOf).thenApply(functions -> {
+    return askAccount(AccountActor.GetSettings::new).thenCompose(account ->
+        registry.allNames().thenCompose(registry::versionsOf).thenApply(functions -> {
       ObjectNode root = FunctionJson.MAPPER.createObjectNode();
       ObjectNode limit = root.putObject("AccountLimit");
       limit.put("TotalCodeSize", 80530636800L);
       limit.put("CodeSizeUnzipped", settings.maxUnzippedBytes());
       limit.put("CodeSizeZipped", settings.maxZippedBytes());
-      limit.put("ConcurrentExecutions", 1000);
-      limit.put("UnreservedConcurrentExecutions", 1000);
+      limit.put("ConcurrentExecutions", account.limit());
+      limit.put("UnreservedConcurrentExecutions", account.unreserved());
       ObjectNode usage = root.putObject("AccountUsage");
       // Every version's package counts, as in Lambda (the same code in two versions counts twice).
       usage.put("TotalCodeSize", functions.stream().flatMap(List::stream).mapToLong(FunctionConfig::codeSize).sum());
       usage.put("FunctionCount", functions.size());
       return root;
-    });
+    }));
   }
 
   // ---- helpers -----------------------------------------------------------------------------

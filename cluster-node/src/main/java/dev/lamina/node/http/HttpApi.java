@@ -161,8 +161,13 @@ public final class HttpApi {
               ObjectNode tags = root.putObject("Tags");
               c.tags().forEach(tags::put);
             }
+            return root;
+          }).thenCompose(root -> functions.getConcurrency(FunctionName.parse(name).name()).thenApply(reserved -> {
+            if (reserved != null) {
+              root.putObject("Concurrency").put("ReservedConcurrentExecutions", reserved);
+            }
             return json(200, root);
-          });
+          }));
         }
         if (method == HttpMethods.DELETE) {
           discard(request);
@@ -248,6 +253,16 @@ public final class HttpApi {
         }
       }
     }
+    if ((path.startsWith("/2017-10-31/functions/") || path.startsWith("/2019-09-30/functions/"))
+        && path.endsWith("/concurrency")) {
+      String[] parts = path.split("/", -1);
+      if (parts.length == 5) {
+        CompletionStage<HttpResponse> response = concurrency(request, method, parts[1], decode(parts[3]));
+        if (response != null) {
+          return response;
+        }
+      }
+    }
     if (path.equals(LAYERS) || path.startsWith(LAYERS + "/")) {
       CompletionStage<HttpResponse> layerResponse = layers(request, path, method);
       if (layerResponse != null) {
@@ -291,6 +306,34 @@ public final class HttpApi {
     ArrayNode list = root.putArray(member);
     page.functions().forEach(f -> list.add(json.configuration(f.config(), f.arnQualifier(), false)));
     return root;
+  }
+
+  /**
+   * Put/DeleteFunctionConcurrency ({@code /2017-10-31/…}) and GetFunctionConcurrency
+   * ({@code /2019-09-30/…}): Lambda serves them under different dates. Null when none matches.
+   */
+  private CompletionStage<HttpResponse> concurrency(HttpRequest request, HttpMethod method, String date,
+      String name) {
+    if (date.equals("2017-10-31") && method == HttpMethods.PUT) {
+      return body(request, 1024 * 1024, "PutFunctionConcurrency")
+          .thenCompose(b -> functions.putConcurrency(name, jsonBody(b)))
+          .thenApply(n -> json(200, FunctionJson.MAPPER.createObjectNode().put("ReservedConcurrentExecutions", n)));
+    }
+    if (date.equals("2017-10-31") && method == HttpMethods.DELETE) {
+      discard(request);
+      return functions.deleteConcurrency(name).thenApply(v -> HttpResponse.create().withStatus(204));
+    }
+    if (date.equals("2019-09-30") && method == HttpMethods.GET) {
+      discard(request);
+      return functions.getConcurrency(name).thenApply(n -> {
+        ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+        if (n != null) {
+          root.put("ReservedConcurrentExecutions", n);
+        }
+        return json(200, root);
+      });
+    }
+    return null;
   }
 
   // ---- Layers ---------------------------------------------------------------------------------
