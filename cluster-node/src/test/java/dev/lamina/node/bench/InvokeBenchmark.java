@@ -126,6 +126,30 @@ public final class InvokeBenchmark {
         dryRun.add(ms(t));
       }
       rows.add(row("Lamina: DryRun invoke via HTTP API (front end only, no sandbox)", dryRun));
+
+      // What concurrency accounting costs per invocation: the same warm no-op on this node and
+      // on a second one with accounting bypassed, alternating call by call so that both see the
+      // same JIT state and the same noise.
+      try (TestNode bare = TestNode.start(Files.createTempDirectory("lamina-bench-bare-"), true,
+          com.typesafe.config.ConfigFactory.parseString("lamina.concurrency.accounting = off")
+              .withFallback(com.typesafe.config.ConfigFactory.systemProperties()))) {
+        Functions.create(bare.lambda(), "warm", "python3.12", "noop.handler", noop);
+        for (int i = 0; i < WARM_UP; i++) {
+          invoke(http, bare.endpoint(), "warm", false);
+        }
+        List<Double> on = new ArrayList<>();
+        List<Double> off = new ArrayList<>();
+        for (int i = 0; i < warm; i++) {
+          long t = System.nanoTime();
+          invoke(http, node.endpoint(), "warm", false);
+          on.add(ms(t));
+          t = System.nanoTime();
+          invoke(http, bare.endpoint(), "warm", false);
+          off.add(ms(t));
+        }
+        rows.add(row("Lamina: warm invoke, accounting on (alternating with the next row)", on));
+        rows.add(row("Lamina: warm invoke, accounting off, second node (alternating)", off));
+      }
     }
 
     System.out.println("| what | n | p50 ms | p99 ms | min ms |");
