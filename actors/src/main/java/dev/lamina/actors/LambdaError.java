@@ -16,6 +16,7 @@ public final class LambdaError extends RuntimeException {
     RequestEntityTooLargeException,
     InvalidRequestContentException,
     PreconditionFailedException,
+    ProvisionedConcurrencyConfigNotFoundException,
     TooManyRequestsException,
     UnsupportedMediaTypeException,
     AccessDeniedException,

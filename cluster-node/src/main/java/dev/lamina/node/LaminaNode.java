@@ -150,6 +150,8 @@ public final class LaminaNode implements AutoCloseable {
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
       LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking,
           runtimeApiThreads, binding);
+      // Provisioned concurrency is kept by function actors, which start empty: tell them again.
+      registry.allNames().thenAccept(names -> names.forEach(functions.provisioned()::reapply));
       log.info("Lamina node up in {} ms: API http://{}:{}, data {}, sandboxes: {}",
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), settings.host(), node.port(), dataDir,
           launcher.name());

@@ -54,13 +54,20 @@ public final class FunctionActor {
 
   public sealed interface Command extends CborSerializable
       permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, SandboxRetiring, Bounced,
-          PlacementFailed, FunctionDeleted, Shutdown, LeaseGranted, ScaleGranted, LeaseWindowEnded {}
+          PlacementFailed, FunctionDeleted, Shutdown, LeaseGranted, ScaleGranted, LeaseWindowEnded, Provision,
+          GetProvisioned {}
 
   public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
       implements Command {}
 
-  /** A new sandbox finished init and waits for work. */
-  public record SandboxReady(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
+  /** A new sandbox finished init and waits for work ({@code provisioned}: started for provisioned concurrency). */
+  public record SandboxReady(ActorRef<SandboxActor.Command> sandbox, String sandboxKey, boolean provisioned)
+      implements Command {
+
+    public SandboxReady(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) {
+      this(sandbox, sandboxKey, false);
+    }
+  }
 
   /** A sandbox finished an invocation and can take the next one. */
   public record SandboxIdle(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
@@ -71,7 +78,7 @@ public final class FunctionActor {
    * is what the runtime wrote during init plus the INIT_REPORT line (the caller's log tail).
    */
   public record SandboxFailed(ActorRef<SandboxActor.Command> sandbox, String sandboxKey, String errorType,
-      String message, ByteString payload, String initLog) implements Command {}
+      String message, ByteString payload, String initLog, boolean provisioned) implements Command {}
 
   /** A sandbox that had been ready is gone (keep-alive, crash, timeout, stop). */
   public record SandboxGone(ActorRef<SandboxActor.Command> sandbox, String sandboxKey) implements Command {}
@@ -83,7 +90,23 @@ public final class FunctionActor {
   public record Bounced(Invocation invocation, ActorRef<InvocationResult> replyTo) implements Command {}
 
   /** The worker could not place a sandbox asked for by this actor. */
-  public record PlacementFailed(String sandboxKey, String errorCode, String message, String reason) implements Command {}
+  public record PlacementFailed(String sandboxKey, String errorCode, String message, String reason,
+      boolean provisioned) implements Command {}
+
+  /**
+   * Keep {@code target} sandboxes of {@code config} (a published version) initialised ahead of
+   * traffic; 0 ends provisioned concurrency here. Re-sent after a node start.
+   */
+  public record Provision(FunctionConfig config, int target) implements Command {}
+
+  /** How far provisioning got; answered with {@link ProvisionedStatus}. */
+  public record GetProvisioned(ActorRef<ProvisionedStatus> replyTo) implements Command {}
+
+  /**
+   * @param ready provisioned sandboxes initialised (busy or idle)
+   * @param failure why provisioning stopped (an init error), or null
+   */
+  public record ProvisionedStatus(int target, int ready, String failure) implements CborSerializable {}
 
   /**
    * The function was deleted: its sandboxes stop as soon as they are idle, releasing their memory
@@ -133,6 +156,12 @@ public final class FunctionActor {
   private final Deque<ScaleAsk> scaling = new ArrayDeque<>();
   private int held;
   private ActorRef<AccountActor.Command> grantor;
+  // Provisioned concurrency: sandboxes kept initialised ahead of traffic, used first.
+  private int provisionedTarget;
+  private int provisionedStarting;
+  private String provisionedFailure;
+  private final java.util.Set<ActorRef<SandboxActor.Command>> provisioned = new java.util.HashSet<>();
+  private final Deque<ActorRef<SandboxActor.Command>> idleProvisioned = new ArrayDeque<>();
   private boolean acquiring;
   private int peak;
 
@@ -184,13 +213,29 @@ public final class FunctionActor {
     return Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
         .onMessage(SandboxReady.class, m -> {
-          startEnded(m.sandboxKey());
+          if (m.provisioned()) {
+            provisionedStarting--;
+            provisioned.add(m.sandbox());
+          } else {
+            startEnded(m.sandboxKey());
+          }
           ctx.watch(m.sandbox());
           live.put(m.sandbox(), m.sandboxKey());
           return offer(m.sandbox(), m.sandboxKey());
         })
+        .onMessage(Provision.class, this::onProvision)
+        .onMessage(GetProvisioned.class, m -> {
+          m.replyTo().tell(new ProvisionedStatus(provisionedTarget, provisioned.size(), provisionedFailure));
+          return Behaviors.same();
+        })
         .onMessage(SandboxIdle.class, m -> offer(m.sandbox(), m.sandboxKey()))
         .onMessage(SandboxFailed.class, m -> {
+          if (m.provisioned()) {
+            provisionedStarting--;
+            // An init error would fail again at once: provisioning stops until it is set anew.
+            provisionedFailure = m.errorType() + ": " + m.message();
+            return leaveIfGone();
+          }
           onSandboxFailed(m);
           return leaveIfGone();
         })
@@ -205,6 +250,11 @@ public final class FunctionActor {
         })
         .onMessage(Bounced.class, this::onBounced)
         .onMessage(PlacementFailed.class, m -> {
+          if (m.provisioned()) {
+            provisionedStarting--;
+            provisionedFailure = m.message();
+            return leaveIfGone();
+          }
           onPlacementFailed(m);
           return leaveIfGone();
         })
@@ -257,9 +307,46 @@ public final class FunctionActor {
     return Behaviors.same();
   }
 
+  /**
+   * Keeps {@code target} provisioned sandboxes of the version: starts the missing ones (and holds
+   * as many units of concurrency for them), stops idle ones beyond the target.
+   */
+  private Behavior<Command> onProvision(Provision p) {
+    if (!p.config().sandboxKey().equals(currentKey)
+        && (currentConfig == null || p.config().lastModified().compareTo(currentConfig.lastModified()) >= 0)) {
+      switchRevision(p.config().sandboxKey());
+      currentConfig = p.config();
+    }
+    deleted = false;
+    provisionedTarget = p.target();
+    provisionedFailure = null;
+    refillProvisioned();
+    if (account != null && held < provisionedTarget && !acquiring) {
+      acquiring = true;
+      account.tell(new AccountActor.Acquire(currentConfig.name(), provisionedTarget - held, 0, ctx.getSelf()));
+    }
+    return leaveIfGone();
+  }
+
+  private void refillProvisioned() {
+    while (provisioned.size() > provisionedTarget && !idleProvisioned.isEmpty()) {
+      ActorRef<SandboxActor.Command> surplus = idleProvisioned.pollLast();
+      provisioned.remove(surplus);
+      live.remove(surplus);
+      surplus.tell(new SandboxActor.Stop("provisioned concurrency lowered"));
+    }
+    if (provisionedFailure != null || currentConfig == null || currentKey == null) {
+      return;
+    }
+    while (provisioned.size() + provisionedStarting < provisionedTarget) {
+      provisionedStarting++;
+      worker.tell(new WorkerActor.StartSandbox(currentConfig, ctx.getSelf(), true));
+    }
+  }
+
   /** Runs an admitted invocation: on a warm sandbox, else it waits for a cold start. */
   private void run(Invoke invoke) {
-    ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
+    ActorRef<SandboxActor.Command> sandbox = idleProvisioned.isEmpty() ? idle.pollFirst() : idleProvisioned.pollFirst();
     if (sandbox != null) {
       sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
     } else {
@@ -271,7 +358,7 @@ public final class FunctionActor {
 
   /** Invocations holding concurrency: waiting for a sandbox, or running on one. */
   private int inFlight() {
-    return waiting.size() + live.size() - idle.size();
+    return waiting.size() + live.size() - idle.size() - idleProvisioned.size();
   }
 
   /** Asks the account for the units the admitting invocations need, plus as many to hold. */
@@ -308,7 +395,7 @@ public final class FunctionActor {
 
   /** Units not needed at any moment of the window that ended go back to the account. */
   private Behavior<Command> onLeaseWindowEnded() {
-    int keep = Math.max(peak, inFlight() + admitting.size());
+    int keep = Math.max(Math.max(peak, inFlight() + admitting.size()), provisionedTarget);
     if (held > keep && grantor != null) {
       grantor.tell(new AccountActor.Release(ctx.getSelf(), held - keep));
       held = keep;
@@ -346,6 +433,15 @@ public final class FunctionActor {
       live.remove(sandbox);
     }
     idle.clear();
+    for (ActorRef<SandboxActor.Command> sandbox : idleProvisioned) {
+      sandbox.tell(new SandboxActor.Stop("function updated"));
+      live.remove(sandbox);
+      provisioned.remove(sandbox);
+    }
+    idleProvisioned.clear();
+    if (key == null) {
+      provisionedTarget = 0;
+    }
   }
 
   /** A sandbox can work: give it the oldest waiting invocation, else keep it warm. */
@@ -356,15 +452,19 @@ public final class FunctionActor {
       sandbox.tell(new SandboxActor.Invoke(next.invoke().invocation(), next.invoke().replyTo()));
       return Behaviors.same();
     }
-    if (!key.equals(currentKey)) {
-      sandbox.tell(new SandboxActor.Stop("function updated"));
+    boolean isProvisioned = provisioned.contains(sandbox);
+    if (!key.equals(currentKey) || (isProvisioned && provisioned.size() > provisionedTarget)) {
+      sandbox.tell(new SandboxActor.Stop(key.equals(currentKey) ? "provisioned concurrency lowered" : "function updated"));
       live.remove(sandbox);
+      provisioned.remove(sandbox);
       refillStarts();
       return leaveIfGone();
     }
     Waiting next = waiting.pollFirst();
     if (next != null) {
       sandbox.tell(new SandboxActor.Invoke(next.invoke().invocation(), next.invoke().replyTo()));
+    } else if (isProvisioned) {
+      idleProvisioned.addFirst(sandbox);
     } else {
       idle.addFirst(sandbox);
     }
@@ -411,7 +511,8 @@ public final class FunctionActor {
    * meanwhile starts a new one.
    */
   private Behavior<Command> leaveIfGone() {
-    if (deleted && !passivating && shard != null && live.isEmpty() && waiting.isEmpty() && starting.isEmpty()) {
+    if (deleted && !passivating && shard != null && live.isEmpty() && waiting.isEmpty() && starting.isEmpty()
+        && admitting.isEmpty() && provisionedStarting == 0) {
       passivating = true;
       shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     }
@@ -421,6 +522,10 @@ public final class FunctionActor {
   private void forget(ActorRef<SandboxActor.Command> sandbox) {
     idle.remove(sandbox);
     live.remove(sandbox);
+    idleProvisioned.remove(sandbox);
+    if (provisioned.remove(sandbox)) {
+      refillProvisioned();   // a provisioned sandbox died: it is re-created
+    }
   }
 
   /**

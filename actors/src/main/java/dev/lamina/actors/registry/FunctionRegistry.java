@@ -46,7 +46,7 @@ public final class FunctionRegistry
 
   public sealed interface Command extends CborSerializable
       permits Create, Get, Update, Delete, Publish, ListVersions, CreateAlias, UpdateAlias, GetAlias, DeleteAlias,
-          ListAliases {}
+          ListAliases, PutProvisioned, DeleteProvisioned, GetProvisioned {}
 
   /**
    * Creates the function; {@code lastModified} and {@code revisionId} of {@code config} are
@@ -104,40 +104,64 @@ public final class FunctionRegistry
   public record ListAliases(String functionVersion, ActorRef<Reply> replyTo) implements Command {}
 
   /**
+   * PutProvisionedConcurrencyConfig for a published version or an alias ({@code $LATEST} is
+   * refused before this). The reply carries the plan: what each version must keep provisioned.
+   */
+  public record PutProvisioned(String qualifier, int requested, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Removes one qualifier's provisioned concurrency (none there: not an error); replies with the plan. */
+  public record DeleteProvisioned(String qualifier, ActorRef<Reply> replyTo) implements Command {}
+
+  /** The provisioned concurrency configs and the plan they make. */
+  public record GetProvisioned(ActorRef<Reply> replyTo) implements Command {}
+
+  /** A version and how many sandboxes of it must be kept provisioned. */
+  public record Target(FunctionConfig version, int target, String qualifier) implements CborSerializable {}
+
+  /**
    * What the entity answers: a configuration (with the alias that led to it and the alias's
    * additional version), a list, or an error (code = a {@link LambdaError.Code} name).
+   * {@code provisioned} and {@code targets}: the provisioned concurrency configs and, per config
+   * and version, the sandboxes to keep ready (an alias's share split by its routing weights).
    */
   public record Reply(FunctionConfig config, AliasConfig alias, FunctionConfig additional,
-      List<FunctionConfig> versions, List<AliasConfig> aliases, String errorCode, String errorMessage)
+      List<FunctionConfig> versions, List<AliasConfig> aliases, List<ProvisionedConfig> provisioned,
+      List<Target> targets, String errorCode, String errorMessage)
       implements CborSerializable {
 
     public static Reply ok(FunctionConfig config) {
-      return new Reply(config, null, null, List.of(), List.of(), null, null);
+      return new Reply(config, null, null, List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply viaAlias(FunctionConfig config, AliasConfig alias, FunctionConfig additional) {
-      return new Reply(config, alias, additional, List.of(), List.of(), null, null);
+      return new Reply(config, alias, additional, List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofVersions(List<FunctionConfig> versions) {
-      return new Reply(null, null, null, versions, List.of(), null, null);
+      return new Reply(null, null, null, versions, List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofAlias(AliasConfig alias) {
-      return new Reply(null, alias, null, List.of(), List.of(), null, null);
+      return new Reply(null, alias, null, List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofAliases(List<AliasConfig> aliases) {
-      return new Reply(null, null, null, List.of(), aliases, null, null);
+      return new Reply(null, null, null, List.of(), aliases, List.of(), List.of(), null, null);
+    }
+
+    static Reply ofProvisioning(List<ProvisionedConfig> provisioned, List<Target> targets) {
+      return new Reply(null, null, null, List.of(), List.of(), provisioned, targets, null, null);
     }
 
     public static Reply error(LambdaError.Code code, String message) {
-      return new Reply(null, null, null, List.of(), List.of(), code.name(), message);
+      return new Reply(null, null, null, List.of(), List.of(), List.of(), List.of(), code.name(), message);
     }
 
     public Reply {
       versions = versions == null ? List.of() : versions;
       aliases = aliases == null ? List.of() : aliases;
+      provisioned = provisioned == null ? List.of() : provisioned;
+      targets = targets == null ? List.of() : targets;
     }
 
     /** This reply, or its error thrown as a {@link LambdaError}. */
@@ -155,7 +179,8 @@ public final class FunctionRegistry
   }
 
   public sealed interface Event extends CborSerializable
-      permits Created, Updated, Deleted, VersionPublished, VersionDeleted, AliasPut, AliasDeleted {}
+      permits Created, Updated, Deleted, VersionPublished, VersionDeleted, AliasPut, AliasDeleted, ProvisionedSet,
+          ProvisionedRemoved {}
 
   public record Created(FunctionConfig config) implements Event {}
 
@@ -172,45 +197,97 @@ public final class FunctionRegistry
 
   public record AliasDeleted(String name) implements Event {}
 
+  public record ProvisionedSet(ProvisionedConfig config) implements Event {}
+
+  public record ProvisionedRemoved(String qualifier) implements Event {}
+
   /**
    * {@code latest} is null while the function does not exist. {@code lastVersion} is the highest
    * number ever published (numbers are never reused while the function exists);
    * {@code publishedFrom} is the {@code $LATEST} configuration that version was published from.
    */
   public record State(FunctionConfig latest, SortedMap<Integer, FunctionConfig> versions,
-      SortedMap<String, AliasConfig> aliases, int lastVersion, FunctionConfig publishedFrom) {
+      SortedMap<String, AliasConfig> aliases, int lastVersion, FunctionConfig publishedFrom,
+      SortedMap<String, ProvisionedConfig> provisioned) {
+
+    State(FunctionConfig latest, SortedMap<Integer, FunctionConfig> versions, SortedMap<String, AliasConfig> aliases,
+        int lastVersion, FunctionConfig publishedFrom) {
+      this(latest, versions, aliases, lastVersion, publishedFrom, Collections.emptySortedMap());
+    }
 
     static State empty() {
       return new State(null, Collections.emptySortedMap(), Collections.emptySortedMap(), 0, null);
     }
 
     State withLatest(FunctionConfig config) {
-      return new State(config, versions, aliases, lastVersion, publishedFrom);
+      return new State(config, versions, aliases, lastVersion, publishedFrom, provisioned);
+    }
+
+    State withProvisioned(ProvisionedConfig config) {
+      TreeMap<String, ProvisionedConfig> p = new TreeMap<>(provisioned);
+      p.put(config.qualifier(), config);
+      return new State(latest, versions, aliases, lastVersion, publishedFrom, Collections.unmodifiableSortedMap(p));
+    }
+
+    State withoutProvisioned(String qualifier) {
+      TreeMap<String, ProvisionedConfig> p = new TreeMap<>(provisioned);
+      p.remove(qualifier);
+      return new State(latest, versions, aliases, lastVersion, publishedFrom, Collections.unmodifiableSortedMap(p));
+    }
+
+    /** Per config and version, the sandboxes to keep provisioned (an alias split by its weights). */
+    List<Target> targets() {
+      List<Target> out = new ArrayList<>();
+      for (ProvisionedConfig p : provisioned.values()) {
+        FunctionConfig version = version(p.qualifier());
+        AliasConfig alias = aliases.get(p.qualifier());
+        if (version != null) {
+          out.add(new Target(version, p.requested(), p.qualifier()));
+        } else if (alias != null) {
+          int toAdditional = 0;
+          for (Map.Entry<String, Double> w : alias.additionalVersionWeights().entrySet()) {
+            FunctionConfig extra = version(w.getKey());
+            toAdditional = (int) Math.round(p.requested() * w.getValue());
+            if (extra != null && toAdditional > 0) {
+              out.add(new Target(extra, toAdditional, p.qualifier()));
+            }
+          }
+          FunctionConfig main = version(alias.functionVersion());
+          if (main != null && p.requested() - toAdditional > 0) {
+            out.add(new Target(main, p.requested() - toAdditional, p.qualifier()));
+          }
+        }
+      }
+      return List.copyOf(out);
     }
 
     State withVersion(FunctionConfig version, FunctionConfig source) {
       TreeMap<Integer, FunctionConfig> v = new TreeMap<>(versions);
       int number = Integer.parseInt(version.version());
       v.put(number, version);
-      return new State(latest, Collections.unmodifiableSortedMap(v), aliases, Math.max(lastVersion, number), source);
+      return new State(latest, Collections.unmodifiableSortedMap(v), aliases, Math.max(lastVersion, number), source,
+          provisioned);
     }
 
     State withoutVersion(String version) {
       TreeMap<Integer, FunctionConfig> v = new TreeMap<>(versions);
       v.remove(Integer.parseInt(version));
-      return new State(latest, Collections.unmodifiableSortedMap(v), aliases, lastVersion, publishedFrom);
+      return new State(latest, Collections.unmodifiableSortedMap(v), aliases, lastVersion, publishedFrom,
+          provisioned).withoutProvisioned(version);
     }
 
     State withAlias(AliasConfig alias) {
       TreeMap<String, AliasConfig> a = new TreeMap<>(aliases);
       a.put(alias.name(), alias);
-      return new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom);
+      return new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom,
+          provisioned);
     }
 
     State withoutAlias(String name) {
       TreeMap<String, AliasConfig> a = new TreeMap<>(aliases);
       a.remove(name);
-      return new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom);
+      return new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom,
+          provisioned).withoutProvisioned(name);
     }
 
     /** {@code $LATEST} or a published version, or null. */
@@ -297,6 +374,21 @@ public final class FunctionRegistry
         .onCommand(GetAlias.class, this::onGetAlias)
         .onCommand(DeleteAlias.class, this::onDeleteAlias)
         .onCommand(ListAliases.class, this::onListAliases)
+        .onCommand(PutProvisioned.class, this::onPutProvisioned)
+        .onCommand(DeleteProvisioned.class, (state, cmd) -> {
+          if (state.latest() == null) {
+            return Effect().reply(cmd.replyTo(), functionNotFound(null));
+          }
+          if (!state.provisioned().containsKey(cmd.qualifier())) {
+            return Effect().reply(cmd.replyTo(), Reply.ofProvisioning(List.copyOf(state.provisioned().values()),
+                state.targets()));
+          }
+          return Effect().persist(new ProvisionedRemoved(cmd.qualifier())).thenRun(s -> announce())
+              .thenReply(cmd.replyTo(), s -> Reply.ofProvisioning(List.copyOf(s.provisioned().values()), s.targets()));
+        })
+        .onCommand(GetProvisioned.class, (state, cmd) -> Effect().reply(cmd.replyTo(), state.latest() == null
+            ? functionNotFound(null)
+            : Reply.ofProvisioning(List.copyOf(state.provisioned().values()), state.targets())))
         .build();
   }
 
@@ -524,6 +616,24 @@ public final class FunctionRegistry
     return Effect().reply(cmd.replyTo(), Reply.ofAliases(aliases));
   }
 
+  // ---- provisioned concurrency -------------------------------------------------------------
+
+  private static final DateTimeFormatter PROVISIONED_MODIFIED =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssZ").withZone(ZoneOffset.UTC);
+
+  private ReplyEffect<Event, State> onPutProvisioned(State state, PutProvisioned cmd) {
+    if (state.latest() == null) {
+      return Effect().reply(cmd.replyTo(), functionNotFound(null));
+    }
+    if (state.version(cmd.qualifier()) == null && !state.aliases().containsKey(cmd.qualifier())) {
+      return Effect().reply(cmd.replyTo(), functionNotFound(cmd.qualifier()));
+    }
+    ProvisionedConfig config = new ProvisionedConfig(cmd.qualifier(), cmd.requested(),
+        PROVISIONED_MODIFIED.format(clock.instant()));
+    return Effect().persist(new ProvisionedSet(config)).thenRun(s -> announce())
+        .thenReply(cmd.replyTo(), s -> Reply.ofProvisioning(List.copyOf(s.provisioned().values()), s.targets()));
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   private Reply functionNotFound(String qualifier) {
@@ -565,6 +675,8 @@ public final class FunctionRegistry
         .onEvent(VersionDeleted.class, (state, e) -> state.withoutVersion(e.version()))
         .onEvent(AliasPut.class, (state, e) -> state.withAlias(e.alias()))
         .onEvent(AliasDeleted.class, (state, e) -> state.withoutAlias(e.name()))
+        .onEvent(ProvisionedSet.class, (state, e) -> state.withProvisioned(e.config()))
+        .onEvent(ProvisionedRemoved.class, (state, e) -> state.withoutProvisioned(e.qualifier()))
         .build();
   }
 }

@@ -45,7 +45,8 @@ public final class RuntimeCommand {
 
   /** The environment of §3.3 of the contract, plus the function's own variables. */
   public static Map<String, String> environment(
-      FunctionConfig config, SandboxLauncher.Layout layout, String runtimeApi, SandboxSettings settings) {
+      FunctionConfig config, SandboxLauncher.Layout layout, String runtimeApi, SandboxSettings settings,
+      boolean provisioned) {
     Map<String, String> env = new LinkedHashMap<>(config.environment());
     String runtime = config.runtime();
     String opt = layout.opt();
@@ -72,7 +73,7 @@ public final class RuntimeCommand {
     env.put("AWS_LAMBDA_FUNCTION_NAME", config.name());
     env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(config.memorySizeMb()));
     env.put("AWS_LAMBDA_FUNCTION_VERSION", config.version());
-    env.put("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    env.put("AWS_LAMBDA_INITIALIZATION_TYPE", provisioned ? "provisioned-concurrency" : "on-demand");
     env.put("AWS_LAMBDA_LOG_GROUP_NAME", config.logGroup());
     env.put("AWS_LAMBDA_LOG_STREAM_NAME", logStreamName(config.version()));
     env.put("AWS_LAMBDA_RUNTIME_API", runtimeApi);

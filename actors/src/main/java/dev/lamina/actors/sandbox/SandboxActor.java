@@ -122,6 +122,7 @@ public final class SandboxActor {
   private final SandboxCode code;
   private final Deps deps;
   private final ActorRef<FunctionActor.Command> owner;
+  private final boolean provisioned;   // kept ready ahead of traffic: no keep-alive, not reclaimed
   private final Path dir;
   private final SandboxOutput output;
 
@@ -137,8 +138,9 @@ public final class SandboxActor {
   private boolean ownerGone;   // the owning FunctionActor stopped: nobody can route work here
 
   private SandboxActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FunctionConfig config,
-      SandboxCode code, Deps deps, ActorRef<FunctionActor.Command> owner) {
+      SandboxCode code, Deps deps, ActorRef<FunctionActor.Command> owner, boolean provisioned) {
     this.ctx = ctx;
+    this.provisioned = provisioned;
     this.timers = timers;
     this.config = config;
     this.code = code;
@@ -148,11 +150,16 @@ public final class SandboxActor {
     this.output = new SandboxOutput(dir.resolve("output.log"));
   }
 
+  /**
+   * {@code provisioned}: initialised ahead of traffic for provisioned concurrency: the runtime
+   * sees {@code AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency}, invocations report no
+   * {@code Init Duration}, and the sandbox neither expires nor gives its memory back while idle.
+   */
   public static Behavior<Command> create(FunctionConfig config, SandboxCode code, Deps deps,
-      ActorRef<FunctionActor.Command> owner) {
+      ActorRef<FunctionActor.Command> owner, boolean provisioned) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.watch(owner);  // a sandbox whose owner is gone can never be given work again
-      return new SandboxActor(ctx, timers, config, code, deps, owner).start();
+      return new SandboxActor(ctx, timers, config, code, deps, owner, provisioned).start();
     }));
   }
 
@@ -167,7 +174,7 @@ public final class SandboxActor {
     ActorRef<Command> self = ctx.getSelf();
     launchNanos = System.nanoTime();
     launching = CompletableFuture.supplyAsync(
-        () -> SandboxResources.acquire(self, config, code, dir, output, deps), deps.blocking());
+        () -> SandboxResources.acquire(self, config, code, dir, output, deps, provisioned), deps.blocking());
     ctx.pipeToSelf(launching,
         (started, failure) -> failure == null ? started
             : new StartFailed("Runtime.InvalidEntrypoint", "Runtime could not start: " + rootMessage(failure)));
@@ -196,7 +203,7 @@ public final class SandboxActor {
   /** Gives up a start still in progress: the owner hears why, the process goes once it exists. */
   private Behavior<Command> abandonStart(String message) {
     owner.tell(new FunctionActor.SandboxFailed(ctx.getSelf(), config.sandboxKey(), "Sandbox.Failure", message,
-        null, ""));
+        null, "", provisioned));
     return abandoningStart();
   }
 
@@ -237,7 +244,7 @@ public final class SandboxActor {
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(RuntimeReady.class, m -> onRuntimeReady())
         .onMessage(InitLogged.class, m -> {
-          owner.tell(new FunctionActor.SandboxReady(ctx.getSelf(), config.sandboxKey()));
+          owner.tell(new FunctionActor.SandboxReady(ctx.getSelf(), config.sandboxKey(), provisioned));
           return idle();
         })
         .onMessage(InitErrorPosted.class, this::onInitError)
@@ -259,7 +266,8 @@ public final class SandboxActor {
 
   private Behavior<Command> onRuntimeReady() {
     timers.cancel(TIMER_INIT);
-    initDurationMs = (System.nanoTime() - launchNanos) / 1e6;
+    // Lambda reports no Init Duration for environments initialised ahead of traffic.
+    initDurationMs = provisioned ? -1 : (System.nanoTime() - launchNanos) / 1e6;
     // Output written during init goes to the log before the first START line.
     ctx.pipeToSelf(CompletableFuture.runAsync(() -> {
       String init = output.take();
@@ -289,12 +297,14 @@ public final class SandboxActor {
     Runnable report = () -> {
       String text = output.take() + (message != null ? errorType + ": " + message + "\n" : "") + note + "\n";
       deps.logs().append(config.name(), text);
-      owner.tell(new FunctionActor.SandboxFailed(self, config.sandboxKey(), errorType, message, payload, text));
+      owner.tell(new FunctionActor.SandboxFailed(self, config.sandboxKey(), errorType, message, payload, text,
+          provisioned));
     };
     try {
       CompletableFuture.runAsync(report, deps.blocking());
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      owner.tell(new FunctionActor.SandboxFailed(self, config.sandboxKey(), errorType, message, payload, ""));
+      owner.tell(new FunctionActor.SandboxFailed(self, config.sandboxKey(), errorType, message, payload, "",
+          provisioned));
     }
     return stopping();
   }
@@ -302,11 +312,19 @@ public final class SandboxActor {
   // ---- Idle ⇄ Busy -------------------------------------------------------------------------
 
   private Behavior<Command> idle() {
-    timers.startSingleTimer(TIMER_KEEPALIVE, KeepAliveExpired.INSTANCE, deps.settings().keepAlive());
+    if (!provisioned) {
+      timers.startSingleTimer(TIMER_KEEPALIVE, KeepAliveExpired.INSTANCE, deps.settings().keepAlive());
+    }
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
         .onMessage(KeepAliveExpired.class, m -> retire())
-        .onMessage(Reclaim.class, m -> retire())
+        .onMessage(Reclaim.class, m -> {
+          if (provisioned) {
+            m.replyTo().tell(new WorkerActor.ReclaimDeclined(ctx.getSelf()));
+            return Behaviors.same();
+          }
+          return retire();
+        })
         .onMessage(Stop.class, m -> leave())
         .onMessage(ProcessExited.class, m -> {
           exited = true;

@@ -21,7 +21,7 @@ final class SandboxResources {
 
   /** Creates the directory, binds the endpoint and starts the runtime; on failure, nothing stays. */
   static SandboxActor.Started acquire(ActorRef<SandboxActor.Command> sandbox, FunctionConfig config, SandboxCode code,
-      Path dir, SandboxOutput output, SandboxActor.Deps deps) {
+      Path dir, SandboxOutput output, SandboxActor.Deps deps, boolean provisioned) {
     RuntimeEndpoint endpoint = null;
     try {
       Path tmp = Files.createDirectories(dir.resolve("tmp"));
@@ -31,7 +31,7 @@ final class SandboxResources {
       SandboxLauncher.Layout layout = deps.launcher().layout(code, deps.runtimes().root(), tmp);
       LaunchedProcess process = deps.launcher().launch(new SandboxLauncher.LaunchSpec(
           RuntimeCommand.argv(config, code, layout, deps.settings()),
-          RuntimeCommand.environment(config, layout, "127.0.0.1:" + endpoint.port(), deps.settings()),
+          RuntimeCommand.environment(config, layout, "127.0.0.1:" + endpoint.port(), deps.settings(), provisioned),
           code, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
           config.ephemeralStorageMb()));
       output.attach(process);

@@ -47,7 +47,14 @@ public final class WorkerActor {
   public sealed interface Command extends CborSerializable
       permits StartSandbox, ReclaimDeclined, CodeReady, CodeFailed, WaitExpired {}
 
-  public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner) implements Command {}
+  /** {@code provisioned}: a sandbox kept ready for provisioned concurrency. */
+  public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner, boolean provisioned)
+      implements Command {
+
+    public StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner) {
+      this(config, owner, false);
+    }
+  }
 
   /** A sandbox asked to reclaim its memory is busy or still starting. */
   public record ReclaimDeclined(ActorRef<SandboxActor.Command> sandbox) implements Command {}
@@ -101,7 +108,7 @@ public final class WorkerActor {
         .onMessage(CodeFailed.class, m -> {
           usedMb -= m.request().config().memorySizeMb();
           m.request().owner().tell(new FunctionActor.PlacementFailed(m.request().config().sandboxKey(),
-              LambdaError.Code.ServiceException.name(), m.message(), null));
+              LambdaError.Code.ServiceException.name(), m.message(), null, m.request().provisioned()));
           startWaiting();
           return Behaviors.same();
         })
@@ -143,7 +150,8 @@ public final class WorkerActor {
     if (mb > capacityMb) {
       start.owner().tell(new FunctionActor.PlacementFailed(start.config().sandboxKey(),
           LambdaError.Code.ServiceException.name(), "The function's MemorySize of " + mb
-              + " MB exceeds the " + capacityMb + " MB this node offers to sandboxes (lamina.worker.memory-mb).", null));
+              + " MB exceeds the " + capacityMb + " MB this node offers to sandboxes (lamina.worker.memory-mb).", null,
+          start.provisioned()));
       return Behaviors.same();
     }
     if (!waitingForMemory.isEmpty() || usedMb + mb > capacityMb) {
@@ -204,7 +212,8 @@ public final class WorkerActor {
 
   private void throttle(StartSandbox start) {
     start.owner().tell(new FunctionActor.PlacementFailed(start.config().sandboxKey(),
-        LambdaError.Code.TooManyRequestsException.name(), "Rate Exceeded.", "ConcurrentInvocationLimitExceeded"));
+        LambdaError.Code.TooManyRequestsException.name(), "Rate Exceeded.", "ConcurrentInvocationLimitExceeded",
+        start.provisioned()));
   }
 
   private void place(StartSandbox start) {
@@ -231,7 +240,7 @@ public final class WorkerActor {
   private Behavior<Command> onCodeReady(CodeReady ready) {
     StartSandbox start = ready.request();
     ActorRef<SandboxActor.Command> sandbox = ctx.spawn(
-        SandboxActor.create(start.config(), ready.code(), deps, start.owner()),
+        SandboxActor.create(start.config(), ready.code(), deps, start.owner(), start.provisioned()),
         "sandbox-" + UUID.randomUUID());
     ctx.watch(sandbox);
     sandboxes.put(sandbox, start.config().memorySizeMb());

@@ -104,7 +104,7 @@ class FunctionActorTest {
 
     TestProbe<SandboxActor.Command> stale = kit.createTestProbe();
     function.tell(new FunctionActor.SandboxFailed(stale.getRef(), v1.sandboxKey(), "Runtime.ExitError", "boom",
-        null, ""));
+        null, "", false));
 
     caller.expectNoMessage(QUIET);
   }

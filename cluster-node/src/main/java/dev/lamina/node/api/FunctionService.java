@@ -47,6 +47,7 @@ public final class FunctionService {
   private final RegistryClient registry;
   private final CodeUploads uploads;
   private final LayerService layers;
+  private final ProvisionedService provisioned;
   private final Executor blocking;
   private final ClusterSharding sharding;
 
@@ -57,7 +58,13 @@ public final class FunctionService {
     this.registry = registry;
     this.uploads = new CodeUploads(settings, code);
     this.layers = new LayerService(settings, registry, uploads, blocking);
+    this.provisioned = new ProvisionedService(registry, sharding);
     this.blocking = blocking;
+  }
+
+  /** Provisioned concurrency configs and their sandboxes. */
+  public ProvisionedService provisioned() {
+    return provisioned;
   }
 
   /** The layer operations, which share this service's code uploads. */
@@ -208,6 +215,7 @@ public final class FunctionService {
       reply.orThrow();
       registry.invalidate(fn.name());
       if (qualifier == null) {
+        provisioned.forget(fn.name());
         // A function created again under this name starts without reserved concurrency.
         askAccount(r -> new AccountActor.DeleteReserved(fn.name(), r));
       }
@@ -283,6 +291,7 @@ public final class FunctionService {
     return registry.ask(fn.name(), r -> new FunctionRegistry.DeleteAlias(alias, r)).thenApply(reply -> {
       reply.orThrow();
       registry.invalidate(fn.name());
+      provisioned.reapply(fn.name());
       return null;
     });
   }
@@ -411,6 +420,7 @@ public final class FunctionService {
   private AliasConfig changedAlias(String function, FunctionRegistry.Reply reply) {
     AliasConfig alias = reply.orThrow().alias();
     registry.invalidate(function);
+    provisioned.reapply(function);   // an alias's provisioned share follows its versions and weights
     return alias;
   }
 

@@ -10,6 +10,8 @@ import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.node.api.FunctionJson;
 import dev.lamina.node.api.FunctionName;
 import dev.lamina.node.api.LayerService;
+import dev.lamina.node.api.ProvisionedService;
+import java.util.List;
 import dev.lamina.node.api.FunctionService;
 import dev.lamina.node.api.InvokeService;
 import dev.lamina.node.api.NodeSettings;
@@ -253,6 +255,15 @@ public final class HttpApi {
         }
       }
     }
+    if (path.startsWith("/2019-09-30/functions/") && path.endsWith("/provisioned-concurrency")) {
+      String[] parts = path.split("/", -1);
+      if (parts.length == 5) {
+        CompletionStage<HttpResponse> response = provisioned(request, method, decode(parts[3]));
+        if (response != null) {
+          return response;
+        }
+      }
+    }
     if ((path.startsWith("/2017-10-31/functions/") || path.startsWith("/2019-09-30/functions/"))
         && path.endsWith("/concurrency")) {
       String[] parts = path.split("/", -1);
@@ -334,6 +345,65 @@ public final class HttpApi {
       });
     }
     return null;
+  }
+
+  /** Put/Get/Delete/ListProvisionedConcurrencyConfig(s); null when none matches. */
+  private CompletionStage<HttpResponse> provisioned(HttpRequest request, HttpMethod method, String name) {
+    ProvisionedService provisioned = functions.provisioned();
+    String qualifier = query(request, "Qualifier");
+    if (method == HttpMethods.PUT) {
+      return body(request, 1024 * 1024, "PutProvisionedConcurrencyConfig")
+          .thenCompose(b -> provisioned.put(name, qualifier, jsonBody(b)))
+          .thenApply(s -> json(202, provisionedJson(s, null)));
+    }
+    if (method == HttpMethods.GET && "ALL".equals(query(request, "List"))) {
+      discard(request);
+      Integer maxItems = intQuery(request, "MaxItems");
+      if (maxItems != null && (maxItems < 1 || maxItems > 50)) {
+        throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + maxItems
+            + "' at 'maxItems' failed to satisfy constraint: Member must have value "
+            + (maxItems < 1 ? "greater than or equal to 1" : "less than or equal to 50"));
+      }
+      String marker = query(request, "Marker");
+      String function = FunctionName.parse(name).name();
+      return provisioned.list(function).thenApply(all -> {
+        List<ProvisionedService.Status> after = marker == null || marker.isEmpty() ? all
+            : all.stream().filter(s -> s.qualifier().compareTo(marker) > 0).toList();
+        int limit = maxItems == null ? 50 : maxItems;
+        ObjectNode root = FunctionJson.MAPPER.createObjectNode();
+        ArrayNode list = root.putArray("ProvisionedConcurrencyConfigs");
+        after.stream().limit(limit).forEach(s -> list.add(provisionedJson(s, json.arn(function) + ":" + s.qualifier())));
+        if (after.size() > limit) {
+          root.put("NextMarker", after.get(limit - 1).qualifier());
+        }
+        return json(200, root);
+      });
+    }
+    if (method == HttpMethods.GET) {
+      discard(request);
+      return provisioned.get(name, qualifier).thenApply(s -> json(200, provisionedJson(s, null)));
+    }
+    if (method == HttpMethods.DELETE) {
+      discard(request);
+      return provisioned.delete(name, qualifier).thenApply(v -> HttpResponse.create().withStatus(204));
+    }
+    return null;
+  }
+
+  private static ObjectNode provisionedJson(ProvisionedService.Status s, String functionArn) {
+    ObjectNode n = FunctionJson.MAPPER.createObjectNode();
+    if (functionArn != null) {
+      n.put("FunctionArn", functionArn);
+    }
+    n.put("RequestedProvisionedConcurrentExecutions", s.requested());
+    n.put("AvailableProvisionedConcurrentExecutions", s.allocated());
+    n.put("AllocatedProvisionedConcurrentExecutions", s.allocated());
+    n.put("Status", s.status());
+    if (s.reason() != null) {
+      n.put("StatusReason", s.reason());
+    }
+    n.put("LastModified", s.lastModified());
+    return n;
   }
 
   // ---- Layers ---------------------------------------------------------------------------------
@@ -619,6 +689,7 @@ public final class HttpApi {
   static HttpResponse lambdaError(LambdaError e) {
     return switch (e.code()) {
       case ResourceNotFoundException -> error(404, e.code().name(), "Message", e.getMessage(), true);
+      case ProvisionedConcurrencyConfigNotFoundException -> error(404, e.code().name(), "message", e.getMessage(), true);
       case ResourceConflictException -> error(409, e.code().name(), "message", e.getMessage(), true);
       case InvalidParameterValueException, InvalidRequestContentException ->
           error(400, e.code().name(), "message", e.getMessage(), true);

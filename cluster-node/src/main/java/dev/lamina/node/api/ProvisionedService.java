@@ -1,0 +1,173 @@
+package dev.lamina.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.actors.registry.FunctionRegistry;
+import dev.lamina.actors.registry.ProvisionedConfig;
+import dev.lamina.actors.registry.RegistryClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+
+/**
+ * Provisioned concurrency (§1.4 of the contract): the configs live in the function's registry
+ * entity; each published version's {@link FunctionActor} is told how many sandboxes to keep
+ * initialised, and reports how many are. An alias's share is split between its versions by their
+ * routing weights.
+ */
+public final class ProvisionedService {
+
+  /** A config with its progress, as the Get/List operations show it. */
+  public record Status(String qualifier, int requested, int allocated, String status, String reason,
+      String lastModified) {}
+
+  private static final Duration ASK = Duration.ofSeconds(10);
+
+  private final RegistryClient registry;
+  private final ClusterSharding sharding;
+  /** Per function, the versions last told to provision (so that dropped ones are told 0). */
+  private final Map<String, Map<String, FunctionConfig>> told = new ConcurrentHashMap<>();
+
+  ProvisionedService(RegistryClient registry, ClusterSharding sharding) {
+    this.registry = registry;
+    this.sharding = sharding;
+  }
+
+  public CompletionStage<Status> put(String rawName, String qualifierParam, JsonNode body) {
+    FunctionName fn = FunctionName.parse(rawName);
+    String qualifier = required(fn, qualifierParam);
+    JsonNode value = body.get("ProvisionedConcurrentExecutions");
+    if (value == null || value.isNull()) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value null at "
+          + "'provisionedConcurrentExecutions' failed to satisfy constraint: Member must not be null");
+    }
+    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: ProvisionedConcurrentExecutions must be an integer");
+    }
+    int requested = value.intValue();
+    if (requested < 1) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + requested
+          + "' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater "
+          + "than or equal to 1");
+    }
+    return registry.ask(fn.name(), r -> new FunctionRegistry.PutProvisioned(qualifier, requested, r))
+        .thenApply(reply -> {
+          apply(fn.name(), reply.orThrow());
+          ProvisionedConfig config = reply.provisioned().stream().filter(p -> p.qualifier().equals(qualifier))
+              .findFirst().orElseThrow();
+          return new Status(qualifier, requested, 0, "IN_PROGRESS", null, config.lastModified());
+        });
+  }
+
+  public CompletionStage<Status> get(String rawName, String qualifierParam) {
+    FunctionName fn = FunctionName.parse(rawName);
+    String qualifier = required(fn, qualifierParam);
+    return list(fn.name()).thenApply(all -> all.stream().filter(s -> s.qualifier().equals(qualifier)).findFirst()
+        .orElseThrow(() -> new LambdaError(LambdaError.Code.ProvisionedConcurrencyConfigNotFoundException,
+            "No Provisioned Concurrency Config found for this function")));
+  }
+
+  public CompletionStage<Void> delete(String rawName, String qualifierParam) {
+    FunctionName fn = FunctionName.parse(rawName);
+    String qualifier = required(fn, qualifierParam);
+    return registry.ask(fn.name(), r -> new FunctionRegistry.DeleteProvisioned(qualifier, r)).thenApply(reply -> {
+      apply(fn.name(), reply.orThrow());
+      return null;
+    });
+  }
+
+  /** Every config of the function with its progress, by qualifier. */
+  public CompletionStage<List<Status>> list(String functionName) {
+    return registry.ask(functionName, FunctionRegistry.GetProvisioned::new).thenCompose(reply -> {
+      reply.orThrow();
+      Map<String, CompletableFuture<FunctionActor.ProvisionedStatus>> byVersion = new HashMap<>();
+      for (FunctionRegistry.Target t : reply.targets()) {
+        byVersion.computeIfAbsent(t.version().version(), v -> sharding.entityRefFor(FunctionActor.TYPE_KEY,
+            FunctionActor.entityId(functionName, v))
+            .<FunctionActor.ProvisionedStatus>ask(FunctionActor.GetProvisioned::new, ASK).toCompletableFuture());
+      }
+      return CompletableFuture.allOf(byVersion.values().toArray(CompletableFuture[]::new)).thenApply(done -> {
+        List<Status> out = new ArrayList<>();
+        for (ProvisionedConfig p : reply.provisioned()) {
+          int allocated = 0;
+          String failure = null;
+          for (FunctionRegistry.Target t : reply.targets()) {
+            if (!t.qualifier().equals(p.qualifier())) {
+              continue;
+            }
+            FunctionActor.ProvisionedStatus s = byVersion.get(t.version().version()).join();
+            // A version shared by several configs is ready for each in proportion.
+            allocated += s.target() == 0 ? 0 : Math.min(t.target(), s.ready() * t.target() / s.target());
+            failure = failure != null ? failure : s.failure();
+          }
+          String status = failure != null ? "FAILED" : allocated >= p.requested() ? "READY" : "IN_PROGRESS";
+          out.add(new Status(p.qualifier(), p.requested(), allocated, status, failure, p.lastModified()));
+        }
+        return out;
+      });
+    });
+  }
+
+  /** The function was deleted: its versions' actors have stopped provisioning already. */
+  void forget(String function) {
+    told.remove(function);
+  }
+
+  /** Tells every version of {@code function} what to keep provisioned now (after a node start too). */
+  public CompletionStage<Void> reapply(String function) {
+    return registry.ask(function, FunctionRegistry.GetProvisioned::new).thenApply(reply -> {
+      if (reply.errorCode() == null) {
+        apply(function, reply);
+      }
+      return null;
+    });
+  }
+
+  private void apply(String function, FunctionRegistry.Reply plan) {
+    Map<String, Integer> targets = new HashMap<>();
+    Map<String, FunctionConfig> configs = new HashMap<>();
+    for (FunctionRegistry.Target t : plan.targets()) {
+      targets.merge(t.version().version(), t.target(), Integer::sum);
+      configs.put(t.version().version(), t.version());
+    }
+    Map<String, FunctionConfig> before = told.getOrDefault(function, Map.of());
+    before.forEach((version, config) -> {
+      if (!targets.containsKey(version)) {
+        tell(function, config, 0);
+      }
+    });
+    targets.forEach((version, target) -> tell(function, configs.get(version), target));
+    if (configs.isEmpty()) {
+      told.remove(function);
+    } else {
+      told.put(function, Map.copyOf(configs));
+    }
+  }
+
+  private void tell(String function, FunctionConfig version, int target) {
+    sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(function, version.version()))
+        .tell(new FunctionActor.Provision(version, target));
+  }
+
+  /** The Qualifier these operations require: a published version or an alias. */
+  private static String required(FunctionName fn, String parameter) {
+    String qualifier = fn.qualifierWith(parameter);
+    if (qualifier == null) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value null at "
+          + "'qualifier' failed to satisfy constraint: Member must not be null");
+    }
+    if (qualifier.equals(FunctionConfig.LATEST)) {
+      throw LambdaError.invalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.");
+    }
+    return qualifier;
+  }
+}
