@@ -10,6 +10,9 @@ import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.account.AccountActor;
 import dev.lamina.actors.account.ConcurrencySettings;
 import dev.lamina.actors.layer.LayerRegistry;
+import dev.lamina.actors.metrics.Metrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.lamina.actors.registry.FunctionRegistry;
 import dev.lamina.actors.registry.RegistryClient;
 import dev.lamina.actors.sandbox.RuntimeFiles;
@@ -129,24 +132,27 @@ public final class LaminaNode implements AutoCloseable {
           Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());
       FunctionRegistry.initSharding(system, settings.functionArnPrefix(), Clock.systemUTC(), changes);
       LayerRegistry.initSharding(system, settings.layerArnPrefix(), Clock.systemUTC());
+      PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      Metrics metrics = new Metrics(prometheus);
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
-          runtimeApiThreads);
+          runtimeApiThreads, metrics);
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(
           WorkerActor.create(code, deps, workerMemoryMb(config), config.getDuration("lamina.worker.reclaim-wait")),
           "worker", Props.empty());
       ConcurrencySettings concurrency = ConcurrencySettings.from(config);
-      AccountActor.initSharding(system, concurrency);
+      AccountActor.initSharding(system, concurrency, metrics);
       EntityRef<AccountActor.Command> account =
           ClusterSharding.get(system).entityRefFor(AccountActor.TYPE_KEY, settings.accountId());
       FunctionActor.initSharding(system, worker, concurrency.accounting() ? account : null,
-          concurrency.leaseWindow());
+          concurrency.leaseWindow(), metrics);
 
       Duration registryTimeout = config.getDuration("lamina.registry-timeout");
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
       FunctionService functions = new FunctionService(settings, registry, code, blocking,
           ClusterSharding.get(system));
       InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout());
-      HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking);
+      HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking,
+          prometheus::scrape);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
       LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking,
           runtimeApiThreads, binding);

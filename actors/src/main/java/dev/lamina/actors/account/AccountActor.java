@@ -3,6 +3,7 @@ package dev.lamina.actors.account;
 import dev.lamina.actors.CborSerializable;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.metrics.Metrics;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -118,6 +119,8 @@ public final class AccountActor
   private final ActorContext<Command> ctx;
   private final ConcurrencySettings settings;
   private final LongSupplier nanoClock;
+  private final Metrics metrics;
+  private final java.util.concurrent.atomic.AtomicInteger inUseGauge;
   private final Map<ActorRef<FunctionActor.Command>, Held> held = new HashMap<>();
   private final Map<String, Integer> heldByFunction = new HashMap<>();
   private final Map<String, TokenBucket> functionBuckets = new HashMap<>();
@@ -126,22 +129,25 @@ public final class AccountActor
   private int totalInUse;
 
   private AccountActor(ActorContext<Command> ctx, String account, ConcurrencySettings settings,
-      LongSupplier nanoClock) {
+      LongSupplier nanoClock, Metrics metrics) {
     super(PersistenceId.of(TYPE_KEY.name(), account));
     this.ctx = ctx;
     this.settings = settings;
+    this.metrics = metrics;
+    this.inUseGauge = metrics.accountConcurrency(account);
     this.nanoClock = nanoClock;
     this.burstBucket = new TokenBucket(settings.burst(), settings.burstRefillPerMinute() / 60.0, nanoClock.getAsLong());
   }
 
   /** {@code nanoClock} is {@link System#nanoTime} on a node, manual time in tests. */
-  public static Behavior<Command> create(String account, ConcurrencySettings settings, LongSupplier nanoClock) {
-    return Behaviors.setup(ctx -> new AccountActor(ctx, account, settings, nanoClock));
+  public static Behavior<Command> create(String account, ConcurrencySettings settings, LongSupplier nanoClock,
+      Metrics metrics) {
+    return Behaviors.setup(ctx -> new AccountActor(ctx, account, settings, nanoClock, metrics));
   }
 
-  public static void initSharding(ActorSystem<?> system, ConcurrencySettings settings) {
+  public static void initSharding(ActorSystem<?> system, ConcurrencySettings settings, Metrics metrics) {
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY,
-        ctx -> create(ctx.getEntityId(), settings, System::nanoTime)));
+        ctx -> create(ctx.getEntityId(), settings, System::nanoTime, metrics)));
   }
 
   @Override
@@ -194,6 +200,7 @@ public final class AccountActor
       shortReason = "ConcurrentInvocationLimitExceeded";
     }
     totalInUse += granted;
+    inUseGauge.set(totalInUse);
     heldByFunction.merge(cmd.function(), granted, Integer::sum);
     cmd.replyTo().tell(new FunctionActor.LeaseGranted(granted, granted < cmd.needed() ? shortReason : null,
         ctx.getSelf()));
@@ -216,6 +223,7 @@ public final class AccountActor
     unreservedInUse -= fromUnreserved;
     h.reserved -= units - fromUnreserved;
     totalInUse -= units;
+    inUseGauge.set(totalInUse);
     heldByFunction.computeIfPresent(h.function, (f, n) -> n - units > 0 ? n - units : null);
     if (h.total() == 0) {
       held.remove(holder);
@@ -232,9 +240,11 @@ public final class AccountActor
           settings.perFunctionEnvironments(),
           settings.perFunctionEnvironments() / (settings.perFunctionPeriod().toNanos() / 1e9), now));
       granted = bucket.take(cmd.wanted(), now);
+      metrics.scalingTokens(cmd.function()).set(bucket.available(now));
       reason = "FunctionInvocationRateLimitExceeded";
     } else {
       granted = burstBucket.take(cmd.wanted(), now);
+      metrics.scalingTokens("*").set(burstBucket.available(now));
       reason = "ConcurrentInvocationLimitExceeded";
     }
     cmd.replyTo().tell(new FunctionActor.ScaleGranted(granted, granted < cmd.wanted() ? reason : null));

@@ -3,6 +3,7 @@ package dev.lamina.actors.function;
 import dev.lamina.actors.CborSerializable;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.account.AccountActor;
+import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.Json;
 import dev.lamina.actors.sandbox.SandboxActor;
@@ -12,9 +13,12 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.BehaviorInterceptor;
+import org.apache.pekko.actor.typed.TypedActorContext;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.RecipientRef;
@@ -165,9 +169,16 @@ public final class FunctionActor {
   private boolean acquiring;
   private int peak;
 
+  private final Metrics metrics;
+  private AtomicInteger inFlightGauge;   // set once the version is known (first Invoke or Provision)
+  private AtomicInteger idleGauge;
+  private AtomicInteger busyGauge;
+
   private FunctionActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, ActorRef<WorkerActor.Command> worker,
-      ActorRef<ClusterSharding.ShardCommand> shard, RecipientRef<AccountActor.Command> account, Duration leaseWindow) {
+      ActorRef<ClusterSharding.ShardCommand> shard, RecipientRef<AccountActor.Command> account, Duration leaseWindow,
+      Metrics metrics) {
     this.ctx = ctx;
+    this.metrics = metrics;
     this.timers = timers;
     this.worker = worker;
     this.shard = shard;
@@ -177,7 +188,7 @@ public final class FunctionActor {
 
   /** Without concurrency accounting and outside sharding (unit tests of routing). */
   public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker) {
-    return create(worker, null, null, Duration.ofSeconds(1));
+    return create(worker, null, null, Duration.ofSeconds(1), Metrics.inMemory());
   }
 
   /**
@@ -186,9 +197,20 @@ public final class FunctionActor {
    * and cold starts take its scaling tokens; units unused for {@code leaseWindow} go back.
    */
   public static Behavior<Command> create(ActorRef<WorkerActor.Command> worker,
-      ActorRef<ClusterSharding.ShardCommand> shard, RecipientRef<AccountActor.Command> account, Duration leaseWindow) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new FunctionActor(ctx, timers, worker, shard, account, leaseWindow).behavior()));
+      ActorRef<ClusterSharding.ShardCommand> shard, RecipientRef<AccountActor.Command> account, Duration leaseWindow,
+      Metrics metrics) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      FunctionActor actor = new FunctionActor(ctx, timers, worker, shard, account, leaseWindow, metrics);
+      // After every message the gauges show the version's invocations in flight and sandboxes.
+      return Behaviors.intercept(() -> new BehaviorInterceptor<Command, Command>(Command.class) {
+        @Override
+        public Behavior<Command> aroundReceive(TypedActorContext<Command> c, Command msg, ReceiveTarget<Command> target) {
+          Behavior<Command> next = target.apply(c, msg);
+          actor.updateGauges();
+          return next;
+        }
+      }, actor.behavior());
+    }));
   }
 
   /**
@@ -196,10 +218,10 @@ public final class FunctionActor {
    * {@code account} is null when concurrency accounting is off.
    */
   public static void initSharding(ActorSystem<?> system, ActorRef<WorkerActor.Command> worker,
-      RecipientRef<AccountActor.Command> account, Duration leaseWindow) {
+      RecipientRef<AccountActor.Command> account, Duration leaseWindow, Metrics metrics) {
     // Passivation would orphan warm sandboxes; sandboxes age out by keep-alive instead.
     ClusterShardingSettings settings = ClusterShardingSettings.create(system).withNoPassivationStrategy();
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker, ctx.getShard(), account, leaseWindow))
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(worker, ctx.getShard(), account, leaseWindow, metrics))
         .withSettings(settings)
         .withStopMessage(Shutdown.INSTANCE));
   }
@@ -407,9 +429,24 @@ public final class FunctionActor {
     return Behaviors.same();
   }
 
-  private static void throttle(Invoke invoke, String reason) {
+  private void throttle(Invoke invoke, String reason) {
+    metrics.throttled(invoke.config().name(), reason);
     invoke.replyTo().tell(InvocationResult.refused(invoke.invocation().requestId(),
         LambdaError.Code.TooManyRequestsException, "Rate Exceeded.", reason));
+  }
+
+  private void updateGauges() {
+    if (currentConfig == null) {
+      return;
+    }
+    if (inFlightGauge == null) {
+      inFlightGauge = metrics.concurrentExecutions(currentConfig.name(), currentConfig.version());
+      idleGauge = metrics.sandboxes(currentConfig.name(), currentConfig.version(), "idle");
+      busyGauge = metrics.sandboxes(currentConfig.name(), currentConfig.version(), "busy");
+    }
+    inFlightGauge.set(inFlight());
+    idleGauge.set(idle.size() + idleProvisioned.size());
+    busyGauge.set(live.size() - idle.size() - idleProvisioned.size());
   }
 
   /** Runs a bounced invocation next, on the current configuration. */
@@ -499,6 +536,9 @@ public final class FunctionActor {
     }
     Waiting head = waiting.pollFirst();
     if (head != null) {
+      if (failed.reason() != null) {
+        metrics.throttled(head.invoke().config().name(), failed.reason());
+      }
       head.invoke().replyTo().tell(InvocationResult.refused(head.invoke().invocation().requestId(),
           LambdaError.Code.valueOf(failed.errorCode()), failed.message(), failed.reason()));
     }

@@ -1,6 +1,7 @@
 package dev.lamina.actors.sandbox;
 
 import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.function.Invocation;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.function.LogTail;
@@ -100,7 +101,7 @@ public final class SandboxActor {
    * {@code runtimeApi} runs Runtime API requests, whose {@code /next} calls park a thread each.
    */
   public record Deps(SandboxLauncher launcher, RuntimeFiles runtimes, SandboxSettings settings, LogStore logs,
-      ExecutorService blocking, ExecutorService runtimeApi) {}
+      ExecutorService blocking, ExecutorService runtimeApi, Metrics metrics) {}
 
   /** How an invocation ended, before its log block is written. */
   private record Outcome(ByteString payload, boolean functionError, boolean reusable, String logNote) {}
@@ -123,6 +124,7 @@ public final class SandboxActor {
   private final Deps deps;
   private final ActorRef<FunctionActor.Command> owner;
   private final boolean provisioned;   // kept ready ahead of traffic: no keep-alive, not reclaimed
+  private final Metrics.InvocationMeters meters;
   private final Path dir;
   private final SandboxOutput output;
 
@@ -141,6 +143,7 @@ public final class SandboxActor {
       SandboxCode code, Deps deps, ActorRef<FunctionActor.Command> owner, boolean provisioned) {
     this.ctx = ctx;
     this.provisioned = provisioned;
+    this.meters = deps.metrics().invocations(config.name(), config.version());
     this.timers = timers;
     this.config = config;
     this.code = code;
@@ -449,6 +452,7 @@ public final class SandboxActor {
   private Finished finish(Current current, Outcome outcome, double durationMs, String out, long maxMemoryMb,
       double initMs) {
     String text = InvocationLog.block(config, current.id(), out, outcome.logNote(), durationMs, maxMemoryMb, initMs);
+    meters.record(outcome.functionError(), durationMs, initMs);
     try {
       deps.logs().append(config.name(), text);
     } catch (RuntimeException e) {

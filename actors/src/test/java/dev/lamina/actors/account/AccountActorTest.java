@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lamina.actors.function.FunctionActor;
+import dev.lamina.actors.metrics.Metrics;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,7 +39,7 @@ class AccountActorTest {
       int burst) {
     ConcurrencySettings settings = new ConcurrencySettings(true, limit, minUnreserved, Duration.ofSeconds(1),
         scaling, perFunction, Duration.ofSeconds(10), burst, 500);
-    return kit.spawn(AccountActor.create("acct-" + UUID.randomUUID(), settings, now::get));
+    return kit.spawn(AccountActor.create("acct-" + UUID.randomUUID(), settings, now::get, Metrics.inMemory()));
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.SandboxActor;
 import dev.lamina.actors.worker.WorkerActor;
@@ -153,7 +154,7 @@ class FunctionActorTest {
   @Test
   void aDeletedVersionsActorAsksItsShardToStopItOnceItsLastSandboxIsGone() {
     TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
-    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef(), null, Duration.ofSeconds(1)));
+    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef(), null, Duration.ofSeconds(1), Metrics.inMemory()));
     FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
     TestProbe<SandboxActor.Command> sandbox = busySandbox(sharded, v1);
 
@@ -169,7 +170,7 @@ class FunctionActorTest {
   @Test
   void aVersionThatStillExistsIsNeverPassivated() {
     TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
-    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef(), null, Duration.ofSeconds(1)));
+    ActorRef<FunctionActor.Command> sharded = kit.spawn(FunctionActor.create(worker.getRef(), shard.getRef(), null, Duration.ofSeconds(1), Metrics.inMemory()));
     FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
     TestProbe<SandboxActor.Command> sandbox = busySandbox(sharded, v1);
 

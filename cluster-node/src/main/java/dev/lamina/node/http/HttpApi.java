@@ -70,12 +70,14 @@ public final class HttpApi {
   private final CodeStore code;
   private final String launcher;
   private final Executor blocking;
+  private final Supplier<String> metrics;
   private final FunctionJson json;
   private final Materializer mat;
   private volatile int boundPort;
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
-      LogStore logs, CodeStore code, String launcher, Executor blocking) {
+      LogStore logs, CodeStore code, String launcher, Executor blocking, Supplier<String> metrics) {
+    this.metrics = metrics;
     this.system = system;
     this.settings = settings;
     this.functions = functions;
@@ -295,6 +297,13 @@ public final class HttpApi {
       storage.put("code", "local-files");
       storage.put("logs", "local-files");
       return CompletableFuture.completedFuture(json(200, root));
+    }
+    if (path.equals("/metrics") && method == HttpMethods.GET) {
+      discard(request);
+      // Prometheus text exposition format 0.0.4.
+      return supply(() -> HttpResponse.create().withStatus(200).withEntity(HttpEntities.create(
+          ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8"),
+          metrics.get().getBytes(StandardCharsets.UTF_8))));
     }
     if (path.startsWith("/lamina/logs/") && method == HttpMethods.GET) {
       discard(request);

@@ -1,0 +1,95 @@
+package dev.lamina.actors.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The node's meters (exposed by the node as Prometheus text on {@code /metrics}). Actors hold the
+ * meters of what they own and update them without a lookup on the warm path; gauges are backed by
+ * numbers the owning actor sets, kept here so that an actor started again reports on the same
+ * gauge.
+ */
+public final class Metrics {
+
+  /** The meters of one function version, for its sandboxes. */
+  public record InvocationMeters(Counter succeeded, Counter failed, Timer duration, Counter coldStarts,
+      Timer initDuration) {
+
+    /** One invocation's outcome; {@code initMs} negative on a warm invocation. */
+    public void record(boolean functionError, double durationMs, double initMs) {
+      (functionError ? failed : succeeded).increment();
+      duration.record((long) (durationMs * 1000), TimeUnit.MICROSECONDS);
+      if (initMs >= 0) {
+        coldStarts.increment();
+        initDuration.record((long) (initMs * 1000), TimeUnit.MICROSECONDS);
+      }
+    }
+  }
+
+  private final MeterRegistry registry;
+  private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
+
+  public Metrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  /** Meters kept in memory only (tests, embedding without a scrape). */
+  public static Metrics inMemory() {
+    return new Metrics(new SimpleMeterRegistry());
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public InvocationMeters invocations(String function, String version) {
+    Tags tags = Tags.of("function", function, "version", version);
+    return new InvocationMeters(
+        registry.counter("lamina.invocations", tags.and("outcome", "success")),
+        registry.counter("lamina.invocations", tags.and("outcome", "function_error")),
+        Timer.builder("lamina.invocation.duration").tags(tags).register(registry),
+        registry.counter("lamina.cold.starts", tags),
+        Timer.builder("lamina.init.duration").tags(tags).register(registry));
+  }
+
+  /** An invocation refused with 429 and {@code reason}. */
+  public void throttled(String function, String reason) {
+    registry.counter("lamina.throttles", "function", function, "reason", reason).increment();
+  }
+
+  /** Invocations in flight of one function version (set by its function actor). */
+  public AtomicInteger concurrentExecutions(String function, String version) {
+    return gauge("lamina.concurrent.executions", Tags.of("function", function, "version", version));
+  }
+
+  /** Sandboxes of one function version in {@code state} ({@code idle}, {@code busy}). */
+  public AtomicInteger sandboxes(String function, String version, String state) {
+    return gauge("lamina.sandboxes", Tags.of("function", function, "version", version, "state", state));
+  }
+
+  /** Units of concurrency the account has leased out (at most its limit). */
+  public AtomicInteger accountConcurrency(String account) {
+    return gauge("lamina.account.concurrent.executions", Tags.of("account", account));
+  }
+
+  /** Scaling tokens left: per function, or the account's burst pool ({@code function} = {@code *}). */
+  public AtomicInteger scalingTokens(String function) {
+    return gauge("lamina.scaling.tokens", Tags.of("function", function));
+  }
+
+  private AtomicInteger gauge(String name, Tags tags) {
+    return gauges.computeIfAbsent(name + tags, k -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder(name, value, AtomicInteger::get).tags(tags).strongReference(true).register(registry);
+      return value;
+    });
+  }
+}
