@@ -21,6 +21,7 @@ import dev.lamina.actors.sandbox.SandboxLauncher;
 import dev.lamina.actors.sandbox.SandboxSettings;
 import dev.lamina.actors.sandbox.bubblewrap.BubblewrapLauncher;
 import dev.lamina.actors.sandbox.plain.PlainLauncher;
+import dev.lamina.actors.worker.Placement;
 import dev.lamina.actors.worker.WorkerActor;
 import dev.lamina.node.api.FunctionService;
 import dev.lamina.node.api.InvokeService;
@@ -136,9 +137,11 @@ public final class LaminaNode implements AutoCloseable {
       Metrics metrics = new Metrics(prometheus);
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
           runtimeApiThreads, metrics);
-      ActorRef<WorkerActor.Command> worker = system.systemActorOf(
-          WorkerActor.create(code, deps, workerMemoryMb(config), config.getDuration("lamina.worker.reclaim-wait")),
-          "worker", Props.empty());
+      long workerMemoryMb = workerMemoryMb(config);
+      Duration reclaimWait = config.getDuration("lamina.worker.reclaim-wait");
+      ActorRef<WorkerActor.Command> worker = system.systemActorOf(Placement.create(
+          () -> WorkerActor.create(code, deps, workerMemoryMb, reclaimWait), config.getDuration("lamina.worker.lease"),
+          metrics), "placement", Props.empty());
       ConcurrencySettings concurrency = ConcurrencySettings.from(config);
       AccountActor.initSharding(system, concurrency, metrics);
       EntityRef<AccountActor.Command> account =

@@ -85,6 +85,14 @@ public final class Metrics {
     return gauge("lamina.scaling.tokens", Tags.of("function", function));
   }
 
+  /** When the current host lease started (System.nanoTime), shown as its age in seconds. */
+  public java.util.concurrent.atomic.AtomicLong leaseStarted() {
+    java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+    Gauge.builder("lamina.worker.lease.age", started, s -> (System.nanoTime() - s.get()) / 1e9)
+        .baseUnit("seconds").strongReference(true).register(registry);
+    return started;
+  }
+
   private AtomicInteger gauge(String name, Tags tags) {
     return gauges.computeIfAbsent(name + tags, k -> {
       AtomicInteger value = new AtomicInteger();

@@ -49,12 +49,20 @@ import org.apache.pekko.util.ByteString;
 public final class SandboxActor {
 
   public sealed interface Command
-      permits Invoke, Stop, RetireConfirmed, Reclaim, Started, StartFailed, ProcessExited, RuntimeReady, ResultPosted,
-          InitErrorPosted, InvokeTimedOut, InitTimedOut, KeepAliveExpired, InitLogged, Finished {}
+      permits Invoke, Stop, Drain, RetireConfirmed, Reclaim, Started, StartFailed, ProcessExited, RuntimeReady,
+          ResultPosted, InitErrorPosted, InvokeTimedOut, InitTimedOut, KeepAliveExpired, LifetimeExpired, InitLogged,
+          Finished {}
 
   public record Invoke(Invocation invocation, ActorRef<InvocationResult> replyTo) implements Command {}
 
   public record Stop(String reason) implements Command {}
+
+  /**
+   * Leave without failing anything: an idle sandbox retires (by handshake with its owner), a busy
+   * one finishes its invocation first, a starting one once it is ready. Host lease rotation and
+   * the maximum lifetime use it.
+   */
+  public record Drain(String reason) implements Command {}
 
   /**
    * The worker needs memory: an idle sandbox retires (its end frees the memory); a sandbox that is
@@ -92,6 +100,8 @@ public final class SandboxActor {
 
   enum KeepAliveExpired implements Command { INSTANCE }
 
+  enum LifetimeExpired implements Command { INSTANCE }
+
   enum InitLogged implements Command { INSTANCE }
 
   record Finished(InvocationResult result, boolean reusable, ActorRef<InvocationResult> replyTo) implements Command {}
@@ -116,6 +126,7 @@ public final class SandboxActor {
   private static final String TIMER_INVOKE = "invoke-timeout";
   private static final String TIMER_INIT = "init-timeout";
   private static final String TIMER_KEEPALIVE = "keep-alive";
+  private static final String TIMER_LIFETIME = "lifetime";
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
@@ -134,6 +145,7 @@ public final class SandboxActor {
   private double initDurationMs = -1;   // reported on the first invocation only, then reset
   private boolean exited;
   private boolean stopRequested;
+  private boolean draining;   // leave at the next idle moment (lease end, maximum lifetime)
   private boolean readyBeforeStarted;
   private InitErrorPosted initErrorBeforeStarted;
   private CompletableFuture<Started> launching;
@@ -170,6 +182,7 @@ public final class SandboxActor {
 
   private Behavior<Command> start() {
     timers.startSingleTimer(TIMER_INIT, InitTimedOut.INSTANCE, deps.settings().initTimeout());
+    timers.startSingleTimer(TIMER_LIFETIME, LifetimeExpired.INSTANCE, deps.settings().maxLifetime());
     if (config.runtime().startsWith("provided") && !code.hasBootstrap()) {
       return failInit("Runtime.InvalidEntrypoint",
           "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]", null);
@@ -315,12 +328,17 @@ public final class SandboxActor {
   // ---- Idle ⇄ Busy -------------------------------------------------------------------------
 
   private Behavior<Command> idle() {
+    if (draining) {
+      return retire();
+    }
     if (!provisioned) {
       timers.startSingleTimer(TIMER_KEEPALIVE, KeepAliveExpired.INSTANCE, deps.settings().keepAlive());
     }
     return answeringStrayCalls(Behaviors.receive(Command.class)
         .onMessage(Invoke.class, this::onInvoke)
         .onMessage(KeepAliveExpired.class, m -> retire())
+        .onMessage(LifetimeExpired.class, m -> retire())
+        .onMessage(Drain.class, m -> retire())
         .onMessage(Reclaim.class, m -> {
           if (provisioned) {
             m.replyTo().tell(new WorkerActor.ReclaimDeclined(ctx.getSelf()));
@@ -473,7 +491,7 @@ public final class SandboxActor {
   private Behavior<Command> onFinished(Finished finished) {
     // The reply goes straight to whoever asked; the owner hears about the sandbox afterwards.
     finished.replyTo().tell(finished.result());
-    if (!finished.reusable() || exited || stopRequested || ownerGone) {
+    if (!finished.reusable() || exited || stopRequested || ownerGone || draining) {
       return leave();
     }
     owner.tell(new FunctionActor.SandboxIdle(ctx.getSelf(), config.sandboxKey()));
@@ -571,6 +589,14 @@ public final class SandboxActor {
         .onMessage(KeepAliveExpired.class, m -> Behaviors.same())
         .onMessage(InitLogged.class, m -> Behaviors.same())
         .onMessage(RetireConfirmed.class, m -> Behaviors.same())
+        .onMessage(Drain.class, m -> {
+          draining = true;   // honoured at the next idle moment
+          return Behaviors.same();
+        })
+        .onMessage(LifetimeExpired.class, m -> {
+          draining = true;
+          return Behaviors.same();
+        })
         .onMessage(Reclaim.class, m -> {
           m.replyTo().tell(new WorkerActor.ReclaimDeclined(ctx.getSelf()));
           return Behaviors.same();

@@ -16,6 +16,7 @@ import java.util.stream.Stream;
  *
  * @param launcher {@code auto} (bubblewrap when it works here, else plain), {@code bubblewrap}, {@code plain}
  * @param keepAlive how long an idle sandbox stays warm
+ * @param maxLifetime after this a sandbox is recycled: it finishes the invocation it runs, then stops
  * @param initTimeout the limit on a runtime's init phase (Lambda: 10 s)
  * @param maxResponseBytes the largest function response (Lambda: 6 MB + 100 bytes)
  * @param javaByVersion java executables by Java feature version (17, 21, 25, …)
@@ -24,6 +25,7 @@ public record SandboxSettings(
     Path dataDir,
     String launcher,
     Duration keepAlive,
+    Duration maxLifetime,
     Duration initTimeout,
     long maxResponseBytes,
     String python,
@@ -42,6 +44,7 @@ public record SandboxSettings(
         dataDir,
         launcher,
         c.getDuration("keep-alive"),
+        c.getDuration("max-lifetime"),
         c.getDuration("init-timeout"),
         c.getBytes("max-response-bytes"),
         c.getString("python"),

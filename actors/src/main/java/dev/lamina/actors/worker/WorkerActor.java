@@ -45,7 +45,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class WorkerActor {
 
   public sealed interface Command extends CborSerializable
-      permits StartSandbox, ReclaimDeclined, CodeReady, CodeFailed, WaitExpired {}
+      permits StartSandbox, ReclaimDeclined, CodeReady, CodeFailed, WaitExpired, LeaseEnded, RotateLease {}
 
   /** {@code provisioned}: a sandbox kept ready for provisioned concurrency. */
   public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner, boolean provisioned)
@@ -65,6 +65,16 @@ public final class WorkerActor {
 
   record WaitExpired(long waitId) implements Command {}
 
+  /**
+   * This worker's host lease is over: it places nothing more (starts still arriving or waiting go
+   * back to {@code placement}), its sandboxes drain (idle ones stop, busy ones finish their
+   * invocation first) and it stops when the last one is gone.
+   */
+  record LeaseEnded(ActorRef<Command> placement) implements Command {}
+
+  /** To {@link Placement}: time for a fresh lease. */
+  enum RotateLease implements Command { INSTANCE }
+
   /** A start waiting for memory; the id keys its timer (equal requests may wait side by side). */
   private record Waiting(long id, StartSandbox start) {}
 
@@ -80,6 +90,7 @@ public final class WorkerActor {
   private final Deque<Waiting> waitingForMemory = new ArrayDeque<>();
   private long usedMb;
   private long nextWaitId;
+  private ActorRef<Command> drainingTo;   // set when the lease has ended: where new work goes instead
 
   private WorkerActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, CodeStore code,
       SandboxActor.Deps deps, long capacityMb, Duration reclaimWait) {
@@ -109,6 +120,9 @@ public final class WorkerActor {
           usedMb -= m.request().config().memorySizeMb();
           m.request().owner().tell(new FunctionActor.PlacementFailed(m.request().config().sandboxKey(),
               LambdaError.Code.ServiceException.name(), m.message(), null, m.request().provisioned()));
+          if (drainingTo != null) {
+            return drained();
+          }
           startWaiting();
           return Behaviors.same();
         })
@@ -123,6 +137,7 @@ public final class WorkerActor {
           startWaiting();  // smaller starts queued behind the expired one may fit now
           return Behaviors.same();
         })
+        .onMessage(LeaseEnded.class, this::onLeaseEnded)
         .onMessage(ReclaimDeclined.class, m -> {
           if (reclaiming.remove(m.sandbox())) {
             declined.add(m.sandbox());
@@ -139,13 +154,36 @@ public final class WorkerActor {
           if (mb != null) {
             usedMb -= mb;
           }
+          if (drainingTo != null) {
+            return drained();
+          }
           startWaiting();
           return Behaviors.same();
         })
         .build();
   }
 
+  private Behavior<Command> onLeaseEnded(LeaseEnded ended) {
+    drainingTo = ended.placement();
+    for (Waiting w : waitingForMemory) {
+      timers.cancel(w.id());
+      drainingTo.tell(w.start());
+    }
+    waitingForMemory.clear();
+    sandboxes.keySet().forEach(s -> s.tell(new SandboxActor.Drain("host lease ended")));
+    return drained();
+  }
+
+  /** A draining worker stops once no sandbox and no start in preparation is left. */
+  private Behavior<Command> drained() {
+    return sandboxes.isEmpty() && usedMb == 0 ? Behaviors.stopped() : Behaviors.same();
+  }
+
   private Behavior<Command> onStart(StartSandbox start) {
+    if (drainingTo != null) {
+      drainingTo.tell(start);   // sent before the placement moved to the next lease
+      return Behaviors.same();
+    }
     int mb = start.config().memorySizeMb();
     if (mb > capacityMb) {
       start.owner().tell(new FunctionActor.PlacementFailed(start.config().sandboxKey(),
@@ -239,6 +277,11 @@ public final class WorkerActor {
 
   private Behavior<Command> onCodeReady(CodeReady ready) {
     StartSandbox start = ready.request();
+    if (drainingTo != null) {
+      usedMb -= start.config().memorySizeMb();
+      drainingTo.tell(start);
+      return drained();
+    }
     ActorRef<SandboxActor.Command> sandbox = ctx.spawn(
         SandboxActor.create(start.config(), ready.code(), deps, start.owner(), start.provisioned()),
         "sandbox-" + UUID.randomUUID());

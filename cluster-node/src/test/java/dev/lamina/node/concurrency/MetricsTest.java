@@ -65,6 +65,7 @@ class MetricsTest {
     assertEquals(0.0, samples.get("lamina_sandboxes{function=m-ok, state=busy, version=$LATEST}"));
     assertEquals(999.0, samples.get("lamina_scaling_tokens{function=m-ok}"), "one environment added so far");
     assertTrue(samples.containsKey("lamina_account_concurrent_executions{account=000000000000}"), scrape.body());
+    assertTrue(samples.get("lamina_worker_lease_age_seconds") > 0, "the host lease's age");
   }
 
   /** Sample name with its labels sorted ({@code name{a=x, b=y}}) → value. */
