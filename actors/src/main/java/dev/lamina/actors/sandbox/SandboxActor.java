@@ -135,6 +135,7 @@ public final class SandboxActor {
   private final Deps deps;
   private final ActorRef<FunctionActor.Command> owner;
   private final boolean provisioned;   // kept ready ahead of traffic: no keep-alive, not reclaimed
+  private final ActorRef<WorkerActor.Command> worker;
   private final Metrics.InvocationMeters meters;
   private final Path dir;
   private final SandboxOutput output;
@@ -152,8 +153,10 @@ public final class SandboxActor {
   private boolean ownerGone;   // the owning FunctionActor stopped: nobody can route work here
 
   private SandboxActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FunctionConfig config,
-      SandboxCode code, Deps deps, ActorRef<FunctionActor.Command> owner, boolean provisioned) {
+      SandboxCode code, Deps deps, ActorRef<FunctionActor.Command> owner, boolean provisioned,
+      ActorRef<WorkerActor.Command> worker) {
     this.ctx = ctx;
+    this.worker = worker;
     this.provisioned = provisioned;
     this.meters = deps.metrics().invocations(config.name(), config.version());
     this.timers = timers;
@@ -171,10 +174,10 @@ public final class SandboxActor {
    * {@code Init Duration}, and the sandbox neither expires nor gives its memory back while idle.
    */
   public static Behavior<Command> create(FunctionConfig config, SandboxCode code, Deps deps,
-      ActorRef<FunctionActor.Command> owner, boolean provisioned) {
+      ActorRef<FunctionActor.Command> owner, boolean provisioned, ActorRef<WorkerActor.Command> worker) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.watch(owner);  // a sandbox whose owner is gone can never be given work again
-      return new SandboxActor(ctx, timers, config, code, deps, owner, provisioned).start();
+      return new SandboxActor(ctx, timers, config, code, deps, owner, provisioned, worker).start();
     }));
   }
 
@@ -495,6 +498,7 @@ public final class SandboxActor {
       return leave();
     }
     owner.tell(new FunctionActor.SandboxIdle(ctx.getSelf(), config.sandboxKey()));
+    worker.tell(new WorkerActor.SandboxUsed(ctx.getSelf()));   // after the owner: off the next invocation's path
     return idle();
   }
 

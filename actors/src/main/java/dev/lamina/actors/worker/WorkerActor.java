@@ -33,19 +33,20 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  *
  * <p>Contract: {@link StartSandbox} answers the asking function actor either through the new
  * sandbox ({@code SandboxReady} / {@code SandboxFailed}) or with {@code PlacementFailed}. When
- * the memory offered by this worker is taken, the oldest sandboxes are asked to
+ * the memory offered by this worker is taken, the least recently used sandboxes are asked to
  * {@link SandboxActor.Reclaim reclaim} (an idle one retires; a busy one carries on) and the start
  * waits for memory to be freed, at most {@code reclaimWait}; then it is throttled (429). A
  * function larger than the whole worker is refused at once. Code is extracted once per digest
  * (off the actor) before the sandbox starts. Host leases (14 h) and placement across nodes arrive
  * with the concurrency and cluster issues.
  *
- * <p>State: memory reserved per live sandbox (oldest first), starts waiting for memory.
+ * <p>State: memory reserved per live sandbox (least recently used first), starts waiting for memory.
  */
 public final class WorkerActor {
 
   public sealed interface Command extends CborSerializable
-      permits StartSandbox, ReclaimDeclined, CodeReady, CodeFailed, WaitExpired, LeaseEnded, RotateLease {}
+      permits StartSandbox, ReclaimDeclined, SandboxUsed, CodeReady, CodeFailed, WaitExpired, LeaseEnded,
+          RotateLease {}
 
   /** {@code provisioned}: a sandbox kept ready for provisioned concurrency. */
   public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner, boolean provisioned)
@@ -58,6 +59,9 @@ public final class WorkerActor {
 
   /** A sandbox asked to reclaim its memory is busy or still starting. */
   public record ReclaimDeclined(ActorRef<SandboxActor.Command> sandbox) implements Command {}
+
+  /** A sandbox finished an invocation: it becomes the most recently used (reclaimed last). */
+  public record SandboxUsed(ActorRef<SandboxActor.Command> sandbox) implements Command {}
 
   record CodeReady(StartSandbox request, SandboxCode code) implements Command {}
 
@@ -84,7 +88,8 @@ public final class WorkerActor {
   private final SandboxActor.Deps deps;
   private final long capacityMb;
   private final Duration reclaimWait;
-  private final Map<ActorRef<SandboxActor.Command>, Integer> sandboxes = new LinkedHashMap<>();
+  // Memory per sandbox, least recently used first: reclaiming asks the front.
+  private final Map<ActorRef<SandboxActor.Command>, Integer> sandboxes = new LinkedHashMap<>(16, 0.75f, true);
   private final Set<ActorRef<SandboxActor.Command>> reclaiming = new HashSet<>();
   private final Set<ActorRef<SandboxActor.Command>> declined = new HashSet<>();
   private final Deque<Waiting> waitingForMemory = new ArrayDeque<>();
@@ -138,6 +143,10 @@ public final class WorkerActor {
           return Behaviors.same();
         })
         .onMessage(LeaseEnded.class, this::onLeaseEnded)
+        .onMessage(SandboxUsed.class, m -> {
+          sandboxes.get(m.sandbox());   // an access: moves it to the most recently used end
+          return Behaviors.same();
+        })
         .onMessage(ReclaimDeclined.class, m -> {
           if (reclaiming.remove(m.sandbox())) {
             declined.add(m.sandbox());
@@ -204,7 +213,7 @@ public final class WorkerActor {
   }
 
   /**
-   * Asks the oldest sandboxes not yet asked in this episode to free at least {@code deficitMb};
+   * Asks the least recently used sandboxes not yet asked in this episode to free at least {@code deficitMb};
    * one that declines (busy, starting) makes room for asking the next.
    */
   private void reclaimFor(long deficitMb) {
@@ -283,7 +292,7 @@ public final class WorkerActor {
       return drained();
     }
     ActorRef<SandboxActor.Command> sandbox = ctx.spawn(
-        SandboxActor.create(start.config(), ready.code(), deps, start.owner(), start.provisioned()),
+        SandboxActor.create(start.config(), ready.code(), deps, start.owner(), start.provisioned(), ctx.getSelf()),
         "sandbox-" + UUID.randomUUID());
     ctx.watch(sandbox);
     sandboxes.put(sandbox, start.config().memorySizeMb());

@@ -147,6 +147,25 @@ class ProvisionedConcurrencyTest {
         .provisionedConcurrencyConfigs().isEmpty());
   }
 
+  @Test
+  void withLambdasDefaultsAReservationMustLeaveOneHundredUnreserved() {
+    publishedFunction("pc-reserve");
+
+    LambdaException belowMinimum = refused(() -> lambda.putFunctionConcurrency(b -> b.functionName("pc-reserve")
+        .reservedConcurrentExecutions(901)));
+    LambdaException overLimit = refused(() -> lambda.putFunctionConcurrency(b -> b.functionName("pc-reserve")
+        .reservedConcurrentExecutions(1001)));
+    int allowed = lambda.putFunctionConcurrency(b -> b.functionName("pc-reserve").reservedConcurrentExecutions(900))
+        .reservedConcurrentExecutions();
+    lambda.deleteFunctionConcurrency(b -> b.functionName("pc-reserve"));
+
+    assertError(belowMinimum, 400, "InvalidParameterValueException", "Specified ReservedConcurrentExecutions for "
+        + "function decreases account's UnreservedConcurrentExecution below its minimum value of [100].");
+    assertError(overLimit, 400, "InvalidParameterValueException", "Specified ConcurrentExecutions for function is "
+        + "greater than account's unreserved concurrency [1000].");
+    assertEquals(900, allowed);
+  }
+
   // ---- helpers ---------------------------------------------------------------------------------
 
   private static void publishedFunction(String name) {
