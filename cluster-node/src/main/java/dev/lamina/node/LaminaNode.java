@@ -43,6 +43,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -138,10 +139,13 @@ public final class LaminaNode implements AutoCloseable {
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
           runtimeApiThreads, metrics);
       long workerMemoryMb = workerMemoryMb(config);
+      int cpus = config.getInt("lamina.worker.cpus") > 0 ? config.getInt("lamina.worker.cpus")
+          : Runtime.getRuntime().availableProcessors();
+      AtomicLong nodeUsedMb = metrics.workerCapacity(workerMemoryMb, cpus);
       Duration reclaimWait = config.getDuration("lamina.worker.reclaim-wait");
       ActorRef<WorkerActor.Command> worker = system.systemActorOf(Placement.create(
-          () -> WorkerActor.create(code, deps, workerMemoryMb, reclaimWait), config.getDuration("lamina.worker.lease"),
-          metrics), "placement", Props.empty());
+          () -> WorkerActor.create(code, deps, workerMemoryMb, reclaimWait, nodeUsedMb),
+          config.getDuration("lamina.worker.lease"), metrics), "placement", Props.empty());
       ConcurrencySettings concurrency = ConcurrencySettings.from(config);
       AccountActor.initSharding(system, concurrency, metrics);
       EntityRef<AccountActor.Command> account =

@@ -85,6 +85,20 @@ public final class Metrics {
     return gauge("lamina.scaling.tokens", Tags.of("function", function));
   }
 
+  /**
+   * What this node offers to sandboxes, and the memory its sandboxes hold (all leases together,
+   * each worker adding and removing its own); CPUs as Lambda allots them, 1 vCPU per 1,769 MB.
+   */
+  public java.util.concurrent.atomic.AtomicLong workerCapacity(long memoryMb, int cpus) {
+    java.util.concurrent.atomic.AtomicLong used = new java.util.concurrent.atomic.AtomicLong();
+    Gauge.builder("lamina.worker.memory.capacity", () -> memoryMb).baseUnit("megabytes").register(registry);
+    Gauge.builder("lamina.worker.memory.used", used, java.util.concurrent.atomic.AtomicLong::get)
+        .baseUnit("megabytes").strongReference(true).register(registry);
+    Gauge.builder("lamina.worker.cpus", () -> cpus).register(registry);
+    Gauge.builder("lamina.worker.cpus.allotted", used, u -> u.get() / 1769.0).strongReference(true).register(registry);
+    return used;
+  }
+
   /** When the current host lease started (System.nanoTime), shown as its age in seconds. */
   public java.util.concurrent.atomic.AtomicLong leaseStarted() {
     java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());

@@ -87,6 +87,7 @@ public final class WorkerActor {
   private final CodeStore code;
   private final SandboxActor.Deps deps;
   private final long capacityMb;
+  private final java.util.concurrent.atomic.AtomicLong nodeUsedMb;   // all leases of this node, for metrics
   private final Duration reclaimWait;
   // Memory per sandbox, least recently used first: reclaiming asks the front.
   private final Map<ActorRef<SandboxActor.Command>, Integer> sandboxes = new LinkedHashMap<>(16, 0.75f, true);
@@ -98,7 +99,8 @@ public final class WorkerActor {
   private ActorRef<Command> drainingTo;   // set when the lease has ended: where new work goes instead
 
   private WorkerActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, CodeStore code,
-      SandboxActor.Deps deps, long capacityMb, Duration reclaimWait) {
+      SandboxActor.Deps deps, long capacityMb, Duration reclaimWait, java.util.concurrent.atomic.AtomicLong nodeUsedMb) {
+    this.nodeUsedMb = nodeUsedMb;
     this.ctx = ctx;
     this.timers = timers;
     this.code = code;
@@ -110,11 +112,12 @@ public final class WorkerActor {
   /**
    * @param capacityMb the sandbox memory this worker offers (sum of the functions' MemorySize)
    * @param reclaimWait how long a start may wait for idle sandboxes to free memory
+   * @param nodeUsedMb the memory held by the sandboxes of every lease of this node (metrics)
    */
   public static Behavior<Command> create(CodeStore code, SandboxActor.Deps deps, long capacityMb,
-      Duration reclaimWait) {
+      Duration reclaimWait, java.util.concurrent.atomic.AtomicLong nodeUsedMb) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new WorkerActor(ctx, timers, code, deps, capacityMb, reclaimWait).behavior()));
+        new WorkerActor(ctx, timers, code, deps, capacityMb, reclaimWait, nodeUsedMb).behavior()));
   }
 
   private Behavior<Command> behavior() {
@@ -123,6 +126,7 @@ public final class WorkerActor {
         .onMessage(CodeReady.class, this::onCodeReady)
         .onMessage(CodeFailed.class, m -> {
           usedMb -= m.request().config().memorySizeMb();
+          nodeUsedMb.addAndGet(-m.request().config().memorySizeMb());
           m.request().owner().tell(new FunctionActor.PlacementFailed(m.request().config().sandboxKey(),
               LambdaError.Code.ServiceException.name(), m.message(), null, m.request().provisioned()));
           if (drainingTo != null) {
@@ -162,6 +166,7 @@ public final class WorkerActor {
           declined.remove(t.getRef());
           if (mb != null) {
             usedMb -= mb;
+            nodeUsedMb.addAndGet(-mb);
           }
           if (drainingTo != null) {
             return drained();
@@ -265,6 +270,7 @@ public final class WorkerActor {
 
   private void place(StartSandbox start) {
     usedMb += start.config().memorySizeMb();
+    nodeUsedMb.addAndGet(start.config().memorySizeMb());
     CodeDigest digest = new CodeDigest(start.config().codeSha256Hex());
     List<CodeDigest> layers = start.config().layers().stream().map(l -> new CodeDigest(l.codeSha256Hex())).toList();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> {
@@ -288,6 +294,7 @@ public final class WorkerActor {
     StartSandbox start = ready.request();
     if (drainingTo != null) {
       usedMb -= start.config().memorySizeMb();
+      nodeUsedMb.addAndGet(-start.config().memorySizeMb());
       drainingTo.tell(start);
       return drained();
     }

@@ -66,6 +66,10 @@ class MetricsTest {
     assertEquals(999.0, samples.get("lamina_scaling_tokens{function=m-ok}"), "one environment added so far");
     assertTrue(samples.containsKey("lamina_account_concurrent_executions{account=000000000000}"), scrape.body());
     assertTrue(samples.get("lamina_worker_lease_age_seconds") > 0, "the host lease's age");
+    assertEquals(256.0, samples.get("lamina_worker_memory_used_megabytes"), "two warm 128 MB sandboxes");
+    assertEquals(256.0 / 1769, samples.get("lamina_worker_cpus_allotted"), 1e-9);
+    assertEquals((double) Runtime.getRuntime().availableProcessors(), samples.get("lamina_worker_cpus"));
+    assertTrue(samples.get("lamina_worker_memory_capacity_megabytes") > 256, scrape.body());
   }
 
   /** Sample name with its labels sorted ({@code name{a=x, b=y}}) → value. */
