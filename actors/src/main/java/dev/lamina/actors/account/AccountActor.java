@@ -44,7 +44,8 @@ public final class AccountActor
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "AccountActor");
 
   public sealed interface Command extends CborSerializable
-      permits Acquire, Release, Scale, PutReserved, DeleteReserved, GetReserved, GetSettings, HolderGone {}
+      permits Acquire, Release, Scale, PutReserved, DeleteReserved, GetReserved, GetSettings, HolderGone,
+          CheckProvisioned {}
 
   /**
    * Asks for {@code needed} units for invocations waiting now, and up to {@code extra} more to
@@ -59,8 +60,12 @@ public final class AccountActor
   /** A function actor holding units stopped (passivated, moved, its node gone): its units return. */
   record HolderGone(ActorRef<FunctionActor.Command> holder) implements Command {}
 
-  /** Asks for tokens for {@code wanted} new execution environments; answered with {@link FunctionActor.ScaleGranted}. */
-  public record Scale(String function, int wanted, ActorRef<FunctionActor.Command> replyTo) implements Command {}
+  /**
+   * Asks for tokens for {@code wanted} new execution environments; answered with
+   * {@link FunctionActor.ScaleGranted} carrying the same {@code id}.
+   */
+  public record Scale(long id, String function, int wanted, ActorRef<FunctionActor.Command> replyTo)
+      implements Command {}
 
   /** PutFunctionConcurrency (validated here: the unreserved minimum must hold). */
   public record PutReserved(String function, int reserved, ActorRef<Reply> replyTo) implements Command {}
@@ -71,6 +76,12 @@ public final class AccountActor
   public record GetReserved(String function, ActorRef<Reply> replyTo) implements Command {}
 
   public record GetSettings(ActorRef<Reply> replyTo) implements Command {}
+
+  /**
+   * Whether {@code total} provisioned concurrency fits the function: within its reservation if it
+   * has one, else within what the account leaves unreserved above its minimum.
+   */
+  public record CheckProvisioned(String function, int total, ActorRef<Reply> replyTo) implements Command {}
 
   /**
    * {@code reserved}: the function's reserved concurrency or null; {@code limit} and
@@ -146,8 +157,12 @@ public final class AccountActor
   }
 
   public static void initSharding(ActorSystem<?> system, ConcurrencySettings settings, Metrics metrics) {
+    // Never passivated: the units it has leased out are in its memory only. Function actors that
+    // lose their grantor (rebalance, node loss) drop their units and lease again.
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY,
-        ctx -> create(ctx.getEntityId(), settings, System::nanoTime, metrics)));
+        ctx -> create(ctx.getEntityId(), settings, System::nanoTime, metrics))
+        .withSettings(org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings.create(system)
+            .withNoPassivationStrategy()));
   }
 
   @Override
@@ -174,6 +189,21 @@ public final class AccountActor
             : Effect().reply(cmd.replyTo(), reply(state, cmd.function())))
         .onCommand(GetReserved.class, (state, cmd) -> Effect().reply(cmd.replyTo(), reply(state, cmd.function())))
         .onCommand(GetSettings.class, (state, cmd) -> Effect().reply(cmd.replyTo(), reply(state, null)))
+        .onCommand(CheckProvisioned.class, (state, cmd) -> {
+          Integer reserved = state.reserved().get(cmd.function());
+          int spare = settings.accountLimit() - state.totalReserved() - settings.minUnreserved();
+          if (reserved != null && cmd.total() > reserved) {
+            return Effect().reply(cmd.replyTo(), error(LambdaError.Code.InvalidParameterValueException,
+                "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for "
+                    + "function"));
+          }
+          if (reserved == null && cmd.total() > spare) {
+            return Effect().reply(cmd.replyTo(), error(LambdaError.Code.InvalidParameterValueException,
+                "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency ["
+                    + Math.max(0, spare) + "]."));
+          }
+          return Effect().reply(cmd.replyTo(), reply(state, cmd.function()));
+        })
         .build();
   }
 
@@ -247,7 +277,7 @@ public final class AccountActor
       metrics.scalingTokens("*").set(burstBucket.available(now));
       reason = "ConcurrentInvocationLimitExceeded";
     }
-    cmd.replyTo().tell(new FunctionActor.ScaleGranted(granted, granted < cmd.wanted() ? reason : null));
+    cmd.replyTo().tell(new FunctionActor.ScaleGranted(cmd.id(), granted, granted < cmd.wanted() ? reason : null));
     return Effect().noReply();
   }
 

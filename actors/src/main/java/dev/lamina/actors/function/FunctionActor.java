@@ -59,7 +59,7 @@ public final class FunctionActor {
   public sealed interface Command extends CborSerializable
       permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, SandboxRetiring, Bounced,
           PlacementFailed, FunctionDeleted, Shutdown, LeaseGranted, ScaleGranted, LeaseWindowEnded, Provision,
-          GetProvisioned {}
+          GetProvisioned, GrantorGone, AccountSilent, RetryProvisioning {}
 
   public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
       implements Command {}
@@ -129,16 +129,32 @@ public final class FunctionActor {
       implements Command {}
 
   /** The account's answer to a Scale: tokens for {@code starts} new sandboxes; {@code shortReason} as above. */
-  public record ScaleGranted(int starts, String shortReason) implements Command {}
+  public record ScaleGranted(long id, int starts, String shortReason) implements Command {}
 
   enum LeaseWindowEnded implements Command { INSTANCE }
 
-  private record Waiting(Invoke invoke) {}
+  /** The account that granted the units held stopped (moved, node lost): they are gone with it. */
+  record GrantorGone(ActorRef<AccountActor.Command> grantor) implements Command {}
+
+  /** The account did not answer an Acquire ({@code scaleId} < 0) or a Scale in time. */
+  record AccountSilent(long scaleId) implements Command {}
+
+  enum RetryProvisioning implements Command { INSTANCE }
+
+  /** {@code bounced}: it came back from a sandbox that left before running it. */
+  private record Waiting(Invoke invoke, boolean bounced) {
+    Waiting(Invoke invoke) {
+      this(invoke, false);
+    }
+  }
 
   /** Cold starts asked of the account's scaling rate, not answered yet. */
-  private record ScaleAsk(FunctionConfig config, int wanted) {}
+  private record ScaleAsk(long id, FunctionConfig config, int wanted) {}
 
   private static final String LEASE_TIMER = "lease-window";
+  private static final String ACQUIRE_TIMER = "acquire";
+  private static final String PROVISION_RETRY_TIMER = "provision-retry";
+  private static final Duration ACCOUNT_TIMEOUT = Duration.ofSeconds(10);
 
   private final ActorContext<Command> ctx;
   private final ActorRef<WorkerActor.Command> worker;
@@ -168,6 +184,10 @@ public final class FunctionActor {
   private final Deque<ActorRef<SandboxActor.Command>> idleProvisioned = new ArrayDeque<>();
   private boolean acquiring;
   private int peak;
+  private long nextScaleId;
+  // Invocations handed to sandboxes that left before running them: they come back as Bounced and
+  // keep holding their unit meanwhile.
+  private int inTransit;
 
   private final Metrics metrics;
   private AtomicInteger inFlightGauge;   // set once the version is known (first Invoke or Provision)
@@ -266,6 +286,9 @@ public final class FunctionActor {
           return leaveIfGone();
         })
         .onMessage(SandboxRetiring.class, m -> {
+          if (live.containsKey(m.sandbox()) && !idle.contains(m.sandbox()) && !idleProvisioned.contains(m.sandbox())) {
+            inTransit++;   // it was handed an invocation it will bounce
+          }
           forget(m.sandbox());
           m.sandbox().tell(SandboxActor.RetireConfirmed.INSTANCE);
           return leaveIfGone();
@@ -274,7 +297,8 @@ public final class FunctionActor {
         .onMessage(PlacementFailed.class, m -> {
           if (m.provisioned()) {
             provisionedStarting--;
-            provisionedFailure = m.message();
+            // No room now (memory, rate): try again later rather than giving the pool up.
+            timers.startSingleTimer(PROVISION_RETRY_TIMER, RetryProvisioning.INSTANCE, Duration.ofSeconds(1));
             return leaveIfGone();
           }
           onPlacementFailed(m);
@@ -289,8 +313,21 @@ public final class FunctionActor {
         .onMessage(LeaseGranted.class, this::onLeaseGranted)
         .onMessage(ScaleGranted.class, this::onScaleGranted)
         .onMessage(LeaseWindowEnded.class, m -> onLeaseWindowEnded())
+        .onMessage(GrantorGone.class, m -> {
+          if (m.grantor().equals(grantor)) {
+            held = 0;      // the account that counted them is gone; a new one starts from zero
+            grantor = null;
+          }
+          return Behaviors.same();
+        })
+        .onMessage(AccountSilent.class, this::onAccountSilent)
+        .onMessage(RetryProvisioning.class, m -> {
+          refillProvisioned();
+          return Behaviors.same();
+        })
         .onSignal(Terminated.class, t -> {
           forget(t.getRef().unsafeUpcast());
+          updateGauges();
           return leaveIfGone();
         })
         .onSignal(PostStop.class, s -> {
@@ -301,6 +338,11 @@ public final class FunctionActor {
           admitting.forEach(i -> i.replyTo().tell(InvocationResult.refused(i.invocation().requestId(),
               LambdaError.Code.ServiceException, "The function was moved while the invocation waited; retry", null)));
           // Units held go back by themselves: the account watches this actor.
+          if (inFlightGauge != null) {
+            inFlightGauge.set(0);
+            idleGauge.set(0);
+            busyGauge.set(0);
+          }
           return Behaviors.same();
         })
         .build();
@@ -339,7 +381,11 @@ public final class FunctionActor {
       switchRevision(p.config().sandboxKey());
       currentConfig = p.config();
     }
-    deleted = false;
+    if (p.target() > 0) {
+      deleted = false;
+    } else if (live.isEmpty() && waiting.isEmpty() && admitting.isEmpty()) {
+      deleted = true;   // nothing to keep here (perhaps started just for this message): may leave
+    }
     provisionedTarget = p.target();
     provisionedFailure = null;
     refillProvisioned();
@@ -360,7 +406,9 @@ public final class FunctionActor {
     if (provisionedFailure != null || currentConfig == null || currentKey == null) {
       return;
     }
-    while (provisioned.size() + provisionedStarting < provisionedTarget) {
+    // With accounting, every provisioned sandbox stands for a unit held: never more than that.
+    int allowed = account == null ? provisionedTarget : Math.min(provisionedTarget, held);
+    while (provisioned.size() + provisionedStarting < allowed) {
       provisionedStarting++;
       worker.tell(new WorkerActor.StartSandbox(currentConfig, ctx.getSelf(), true));
     }
@@ -380,7 +428,7 @@ public final class FunctionActor {
 
   /** Invocations holding concurrency: waiting for a sandbox, or running on one. */
   private int inFlight() {
-    return waiting.size() + live.size() - idle.size() - idleProvisioned.size();
+    return waiting.size() + live.size() - idle.size() - idleProvisioned.size() + inTransit;
   }
 
   /** Asks the account for the units the admitting invocations need, plus as many to hold. */
@@ -390,13 +438,58 @@ public final class FunctionActor {
     }
     int needed = Math.max(1, inFlight() + admitting.size() - held);
     acquiring = true;
+    timers.startSingleTimer(ACQUIRE_TIMER, new AccountSilent(-1), ACCOUNT_TIMEOUT);
     account.tell(new AccountActor.Acquire(currentConfig.name(), needed, needed, ctx.getSelf()));
+  }
+
+  /**
+   * The account did not answer: the invocations that waited for it get a ServiceException rather
+   * than waiting forever (an answer that comes later still counts).
+   */
+  private Behavior<Command> onAccountSilent(AccountSilent silent) {
+    if (silent.scaleId() < 0) {
+      acquiring = false;
+      while (!admitting.isEmpty()) {
+        Invoke i = admitting.pollFirst();
+        i.replyTo().tell(InvocationResult.refused(i.invocation().requestId(), LambdaError.Code.ServiceException,
+            "The account's concurrency could not be reached in time; retry", null));
+      }
+      return leaveIfGone();
+    }
+    ScaleAsk ask = null;
+    for (ScaleAsk a : scaling) {
+      if (a.id() == silent.scaleId()) {
+        ask = a;
+      }
+    }
+    if (ask != null) {
+      scaling.remove(ask);
+      for (int i = 0; i < ask.wanted(); i++) {
+        startEnded(ask.config().sandboxKey());
+        if (waiting.size() > starting.getOrDefault(ask.config().sandboxKey(), 0)) {
+          Invoke lost = waiting.pollLast().invoke();
+          lost.replyTo().tell(InvocationResult.refused(lost.invocation().requestId(),
+              LambdaError.Code.ServiceException, "The account's scaling rate could not be reached in time; retry",
+              null));
+        }
+      }
+    }
+    return leaveIfGone();
   }
 
   private Behavior<Command> onLeaseGranted(LeaseGranted granted) {
     acquiring = false;
+    timers.cancel(ACQUIRE_TIMER);
+    if (!granted.grantor().equals(grantor)) {
+      if (grantor != null) {
+        ctx.unwatch(grantor);
+        held = 0;   // units of an earlier account incarnation are not counted by this one
+      }
+      grantor = granted.grantor();
+      ctx.watchWith(grantor, new GrantorGone(grantor));
+    }
     held += granted.units();
-    grantor = granted.grantor();
+    refillProvisioned();
     if (held > 0 && !timers.isTimerActive(LEASE_TIMER)) {
       timers.startTimerWithFixedDelay(LEASE_TIMER, LeaseWindowEnded.INSTANCE, leaseWindow);
     }
@@ -417,7 +510,7 @@ public final class FunctionActor {
 
   /** Units not needed at any moment of the window that ended go back to the account. */
   private Behavior<Command> onLeaseWindowEnded() {
-    int keep = Math.max(Math.max(peak, inFlight() + admitting.size()), provisionedTarget);
+    int keep = Math.max(Math.max(peak, inFlight() + admitting.size()), Math.min(provisionedTarget, held));
     if (held > keep && grantor != null) {
       grantor.tell(new AccountActor.Release(ctx.getSelf(), held - keep));
       held = keep;
@@ -451,12 +544,15 @@ public final class FunctionActor {
 
   /** Runs a bounced invocation next, on the current configuration. */
   private Behavior<Command> onBounced(Bounced bounced) {
+    if (inTransit > 0) {
+      inTransit--;
+    }
     Invoke invoke = new Invoke(currentConfig, bounced.invocation(), bounced.replyTo());
-    ActorRef<SandboxActor.Command> sandbox = idle.pollFirst();
+    ActorRef<SandboxActor.Command> sandbox = idleProvisioned.isEmpty() ? idle.pollFirst() : idleProvisioned.pollFirst();
     if (sandbox != null) {
       sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
     } else {
-      waiting.addFirst(new Waiting(invoke));
+      waiting.addFirst(new Waiting(invoke, true));
       refillStarts();
     }
     return Behaviors.same();
@@ -588,8 +684,10 @@ public final class FunctionActor {
       }
     } else {
       // New execution environments take scaling tokens; the starts count as under way meanwhile.
-      scaling.addLast(new ScaleAsk(config, wanted));
-      account.tell(new AccountActor.Scale(config.name(), wanted, ctx.getSelf()));
+      long id = nextScaleId++;
+      scaling.addLast(new ScaleAsk(id, config, wanted));
+      timers.startSingleTimer("scale-" + id, new AccountSilent(id), ACCOUNT_TIMEOUT);
+      account.tell(new AccountActor.Scale(id, config.name(), wanted, ctx.getSelf()));
     }
   }
 
@@ -598,14 +696,26 @@ public final class FunctionActor {
    * throttled (the newest first), as Lambda does when a function scales faster than allowed.
    */
   private Behavior<Command> onScaleGranted(ScaleGranted granted) {
-    ScaleAsk ask = scaling.pollFirst();
-    if (ask == null) {
-      return Behaviors.same();
+    ScaleAsk ask = null;
+    for (ScaleAsk a : scaling) {
+      if (a.id() == granted.id()) {
+        ask = a;
+      }
     }
+    if (ask == null) {
+      return Behaviors.same();   // answered too late: its invocations were answered already
+    }
+    scaling.remove(ask);
+    timers.cancel("scale-" + ask.id());
     for (int i = 0; i < granted.starts(); i++) {
       worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
     }
     for (int i = granted.starts(); i < ask.wanted(); i++) {
+      if (!waiting.isEmpty() && waiting.peekLast().bounced()) {
+        // A bounced invocation replaces an environment that went away: that is not scaling.
+        worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
+        continue;
+      }
       startEnded(ask.config().sandboxKey());
       if (waiting.size() > starting.getOrDefault(ask.config().sandboxKey(), 0)) {
         throttle(waiting.pollLast().invoke(), granted.shortReason());

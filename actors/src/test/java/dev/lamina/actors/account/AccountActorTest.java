@@ -119,12 +119,12 @@ class AccountActorTest {
     ActorRef<AccountActor.Command> account = account(1000, 100, ConcurrencySettings.PER_FUNCTION, 10, 3000);
     TestProbe<FunctionActor.Command> f = kit.createTestProbe();
 
-    account.tell(new AccountActor.Scale("f", 12, f.getRef()));
+    account.tell(new AccountActor.Scale(1, "f", 12, f.getRef()));
     FunctionActor.ScaleGranted first = f.expectMessageClass(FunctionActor.ScaleGranted.class);
-    account.tell(new AccountActor.Scale("g", 3, f.getRef()));
+    account.tell(new AccountActor.Scale(2, "g", 3, f.getRef()));
     FunctionActor.ScaleGranted otherFunction = f.expectMessageClass(FunctionActor.ScaleGranted.class);
     now.addAndGet(SECOND);   // 10 per 10 s: one more per second
-    account.tell(new AccountActor.Scale("f", 2, f.getRef()));
+    account.tell(new AccountActor.Scale(3, "f", 2, f.getRef()));
     FunctionActor.ScaleGranted later = f.expectMessageClass(FunctionActor.ScaleGranted.class);
 
     assertEquals(10, first.starts());
@@ -138,12 +138,12 @@ class AccountActorTest {
     ActorRef<AccountActor.Command> account = account(1000, 100, ConcurrencySettings.ACCOUNT_BURST, 1000, 5);
     TestProbe<FunctionActor.Command> f = kit.createTestProbe();
 
-    account.tell(new AccountActor.Scale("f", 3, f.getRef()));
+    account.tell(new AccountActor.Scale(1, "f", 3, f.getRef()));
     FunctionActor.ScaleGranted first = f.expectMessageClass(FunctionActor.ScaleGranted.class);
-    account.tell(new AccountActor.Scale("g", 3, f.getRef()));
+    account.tell(new AccountActor.Scale(2, "g", 3, f.getRef()));
     FunctionActor.ScaleGranted second = f.expectMessageClass(FunctionActor.ScaleGranted.class);
     now.addAndGet(12 * SECOND);   // 500 per minute: 100 in 12 s, capped at the burst of 5
-    account.tell(new AccountActor.Scale("g", 9, f.getRef()));
+    account.tell(new AccountActor.Scale(3, "g", 9, f.getRef()));
     FunctionActor.ScaleGranted refilled = f.expectMessageClass(FunctionActor.ScaleGranted.class);
 
     assertEquals(3, first.starts());

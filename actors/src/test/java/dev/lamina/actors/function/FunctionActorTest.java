@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lamina.actors.account.AccountActor;
 import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.sandbox.SandboxActor;
@@ -177,6 +178,27 @@ class FunctionActorTest {
     sharded.tell(new FunctionActor.SandboxGone(sandbox.getRef(), v1.sandboxKey()));
 
     shard.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void unitsOfAnAccountThatIsGoneAreNotCountedOnAndAreLeasedAgain() {
+    TestProbe<AccountActor.Command> account = kit.createTestProbe();
+    TestProbe<AccountActor.Command> grantor = kit.createTestProbe();
+    ActorRef<FunctionActor.Command> accounted = kit.spawn(FunctionActor.create(worker.getRef(), null,
+        account.getRef(), Duration.ofMinutes(1), Metrics.inMemory()));
+    FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
+    TestProbe<InvocationResult> caller = kit.createTestProbe();
+    accounted.tell(new FunctionActor.Invoke(v1, invocation("first"), caller.getRef()));
+    account.expectMessageClass(AccountActor.Acquire.class);
+    accounted.tell(new FunctionActor.LeaseGranted(1, null, grantor.getRef()));
+    account.expectMessageClass(AccountActor.Scale.class);
+
+    grantor.stop();
+    account.expectNoMessage(QUIET);   // time for the death of the grantor to be noticed
+    accounted.tell(new FunctionActor.Invoke(v1, invocation("second"), caller.getRef()));
+
+    AccountActor.Acquire again = account.expectMessageClass(AccountActor.Acquire.class);
+    assertEquals(2, again.needed(), "both invocations need units from the account that replaced the lost one");
   }
 
   /** A sandbox of {@code function} started for one invocation, which it is running now. */

@@ -58,7 +58,7 @@ public final class FunctionService {
     this.registry = registry;
     this.uploads = new CodeUploads(settings, code);
     this.layers = new LayerService(settings, registry, uploads, blocking);
-    this.provisioned = new ProvisionedService(registry, sharding);
+    this.provisioned = new ProvisionedService(registry, sharding, settings.accountId());
     this.blocking = blocking;
   }
 

@@ -2,6 +2,7 @@ package dev.lamina.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.account.AccountActor;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.registry.FunctionRegistry;
@@ -33,12 +34,14 @@ public final class ProvisionedService {
 
   private final RegistryClient registry;
   private final ClusterSharding sharding;
+  private final String accountId;
   /** Per function, the versions last told to provision (so that dropped ones are told 0). */
   private final Map<String, Map<String, FunctionConfig>> told = new ConcurrentHashMap<>();
 
-  ProvisionedService(RegistryClient registry, ClusterSharding sharding) {
+  ProvisionedService(RegistryClient registry, ClusterSharding sharding, String accountId) {
     this.registry = registry;
     this.sharding = sharding;
+    this.accountId = accountId;
   }
 
   public CompletionStage<Status> put(String rawName, String qualifierParam, JsonNode body) {
@@ -59,7 +62,19 @@ public final class ProvisionedService {
           + "' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater "
           + "than or equal to 1");
     }
-    return registry.ask(fn.name(), r -> new FunctionRegistry.PutProvisioned(qualifier, requested, r))
+    // Provisioned sandboxes hold concurrency: all of the function's must fit what it may use.
+    return registry.ask(fn.name(), FunctionRegistry.GetProvisioned::new)
+        .thenCompose(current -> {
+          current.orThrow();
+          int others = current.provisioned().stream().filter(p -> !p.qualifier().equals(qualifier))
+              .mapToInt(ProvisionedConfig::requested).sum();
+          return sharding.entityRefFor(AccountActor.TYPE_KEY, accountId).<AccountActor.Reply>ask(
+              r -> new AccountActor.CheckProvisioned(fn.name(), others + requested, r), ASK);
+        })
+        .thenCompose(check -> {
+          check.orThrow();
+          return registry.ask(fn.name(), r -> new FunctionRegistry.PutProvisioned(qualifier, requested, r));
+        })
         .thenApply(reply -> {
           apply(fn.name(), reply.orThrow());
           ProvisionedConfig config = reply.provisioned().stream().filter(p -> p.qualifier().equals(qualifier))

@@ -148,6 +148,25 @@ class ProvisionedConcurrencyTest {
   }
 
   @Test
+  void provisionedConcurrencyMustFitTheReservationOrWhatTheAccountLeavesUnreserved() {
+    publishedFunction("pc-limits");
+
+    LambdaException overUnreserved = refused(() -> lambda.putProvisionedConcurrencyConfig(b -> b
+        .functionName("pc-limits").qualifier("1").provisionedConcurrentExecutions(901)));
+    lambda.putFunctionConcurrency(b -> b.functionName("pc-limits").reservedConcurrentExecutions(2));
+    LambdaException overReserved = refused(() -> lambda.putProvisionedConcurrencyConfig(b -> b
+        .functionName("pc-limits").qualifier("1").provisionedConcurrentExecutions(3)));
+    lambda.deleteFunctionConcurrency(b -> b.functionName("pc-limits"));
+
+    assertError(overUnreserved, 400, "InvalidParameterValueException", "Specified ConcurrentExecutions for function "
+        + "is greater than account's unreserved concurrency [900].");
+    assertError(overReserved, 400, "InvalidParameterValueException", "Requested Provisioned Concurrency should not "
+        + "be greater than the reservedConcurrentExecution for function");
+    assertTrue(lambda.listProvisionedConcurrencyConfigs(b -> b.functionName("pc-limits"))
+        .provisionedConcurrencyConfigs().isEmpty(), "nothing was configured");
+  }
+
+  @Test
   void withLambdasDefaultsAReservationMustLeaveOneHundredUnreserved() {
     publishedFunction("pc-reserve");
 
