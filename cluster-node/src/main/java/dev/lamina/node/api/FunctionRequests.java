@@ -359,6 +359,28 @@ final class FunctionRequests {
     return tags;
   }
 
+  /**
+   * A required integer member of at least {@code min}, with Lambda's messages ({@code path} is the
+   * member's name as validation messages spell it, e.g. {@code reservedConcurrentExecutions}).
+   */
+  static int requiredInt(JsonNode body, String member, String path, int min) {
+    JsonNode value = body.get(member);
+    if (value == null || value.isNull()) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value null at '"
+          + path + "' failed to satisfy constraint: Member must not be null");
+    }
+    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
+      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
+          "Could not parse request body into json: " + member + " must be an integer");
+    }
+    int v = value.intValue();
+    if (v < min) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + v
+          + "' at '" + path + "' failed to satisfy constraint: Member must have value greater than or equal to " + min);
+    }
+    return v;
+  }
+
   /** A member's text, or null when it is absent or null. */
   static String text(JsonNode body, String member) {
     JsonNode n = body.get(member);

@@ -320,21 +320,7 @@ public final class FunctionService {
   /** PutFunctionConcurrency: the account checks that enough stays unreserved. */
   public CompletionStage<Integer> putConcurrency(String rawName, JsonNode body) {
     FunctionName fn = unqualified(rawName);
-    JsonNode value = body.get("ReservedConcurrentExecutions");
-    if (value == null || value.isNull()) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value null at "
-          + "'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null");
-    }
-    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
-      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
-          "Could not parse request body into json: ReservedConcurrentExecutions must be an integer");
-    }
-    int reserved = value.intValue();
-    if (reserved < 0) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + reserved
-          + "' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than "
-          + "or equal to 0");
-    }
+    int reserved = FunctionRequests.requiredInt(body, "ReservedConcurrentExecutions", "reservedConcurrentExecutions", 0);
     return existing(fn).thenCompose(c -> askAccount(r -> new AccountActor.PutReserved(fn.name(), reserved, r)))
         .thenApply(reply -> reply.orThrow().reserved());
   }

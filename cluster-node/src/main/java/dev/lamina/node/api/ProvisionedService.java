@@ -47,21 +47,8 @@ public final class ProvisionedService {
   public CompletionStage<Status> put(String rawName, String qualifierParam, JsonNode body) {
     FunctionName fn = FunctionName.parse(rawName);
     String qualifier = required(fn, qualifierParam);
-    JsonNode value = body.get("ProvisionedConcurrentExecutions");
-    if (value == null || value.isNull()) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value null at "
-          + "'provisionedConcurrentExecutions' failed to satisfy constraint: Member must not be null");
-    }
-    if (!value.canConvertToInt() || !value.isIntegralNumber()) {
-      throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
-          "Could not parse request body into json: ProvisionedConcurrentExecutions must be an integer");
-    }
-    int requested = value.intValue();
-    if (requested < 1) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + requested
-          + "' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater "
-          + "than or equal to 1");
-    }
+    int requested = FunctionRequests.requiredInt(body, "ProvisionedConcurrentExecutions",
+        "provisionedConcurrentExecutions", 1);
     // Provisioned sandboxes hold concurrency: all of the function's must fit what it may use.
     return registry.ask(fn.name(), FunctionRegistry.GetProvisioned::new)
         .thenCompose(current -> {
