@@ -156,7 +156,7 @@ public final class LaminaNode implements AutoCloseable {
       Duration registryTimeout = config.getDuration("lamina.registry-timeout");
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
       FunctionService functions = new FunctionService(settings, registry, code, blocking,
-          ClusterSharding.get(system));
+          ClusterSharding.get(system), metrics);
       InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout());
       HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking,
           prometheus::scrape);

@@ -45,7 +45,7 @@ public final class AccountActor
 
   public sealed interface Command extends CborSerializable
       permits Acquire, Release, Scale, PutReserved, DeleteReserved, GetReserved, GetSettings, HolderGone,
-          CheckProvisioned {}
+          CheckProvisioned, FunctionGone {}
 
   /**
    * Asks for {@code needed} units for invocations waiting now, and up to {@code extra} more to
@@ -76,6 +76,9 @@ public final class AccountActor
   public record GetReserved(String function, ActorRef<Reply> replyTo) implements Command {}
 
   public record GetSettings(ActorRef<Reply> replyTo) implements Command {}
+
+  /** The function was deleted: its reservation and its scaling bucket go. */
+  public record FunctionGone(String function, ActorRef<Reply> replyTo) implements Command {}
 
   /**
    * Whether {@code total} provisioned concurrency fits the function: within its reservation if it
@@ -189,6 +192,12 @@ public final class AccountActor
             : Effect().reply(cmd.replyTo(), reply(state, cmd.function())))
         .onCommand(GetReserved.class, (state, cmd) -> Effect().reply(cmd.replyTo(), reply(state, cmd.function())))
         .onCommand(GetSettings.class, (state, cmd) -> Effect().reply(cmd.replyTo(), reply(state, null)))
+        .onCommand(FunctionGone.class, (state, cmd) -> {
+          functionBuckets.remove(cmd.function());
+          return state.reserved().containsKey(cmd.function())
+              ? Effect().persist(new ReservedRemoved(cmd.function())).thenReply(cmd.replyTo(), s -> reply(s, null))
+              : Effect().reply(cmd.replyTo(), reply(state, null));
+        })
         .onCommand(CheckProvisioned.class, (state, cmd) -> {
           Integer reserved = state.reserved().get(cmd.function());
           int spare = settings.accountLimit() - state.totalReserved() - settings.minUnreserved();

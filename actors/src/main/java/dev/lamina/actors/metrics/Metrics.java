@@ -35,7 +35,13 @@ public final class Metrics {
   }
 
   private final MeterRegistry registry;
-  private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
+  private final Map<GaugeKey, AtomicInteger> gauges = new ConcurrentHashMap<>();
+
+  private record GaugeKey(String name, Tags tags) {
+    boolean ofFunction(String function) {
+      return tags.stream().anyMatch(t -> t.getKey().equals("function") && t.getValue().equals(function));
+    }
+  }
 
   public Metrics(MeterRegistry registry) {
     this.registry = registry;
@@ -58,6 +64,18 @@ public final class Metrics {
         Timer.builder("lamina.invocation.duration").tags(tags).register(registry),
         registry.counter("lamina.cold.starts", tags),
         Timer.builder("lamina.init.duration").tags(tags).register(registry));
+  }
+
+  /**
+   * The function was deleted: its series leave the scrape (meters a running sandbox still holds
+   * keep counting into the void until it stops).
+   */
+  public void forgetFunction(String function) {
+    registry.getMeters().stream()
+        .filter(m -> function.equals(m.getId().getTag("function")))
+        .toList()
+        .forEach(registry::remove);
+    gauges.keySet().removeIf(key -> key.ofFunction(function));
   }
 
   /** An invocation refused with 429 and {@code reason}. */
@@ -108,7 +126,7 @@ public final class Metrics {
   }
 
   private AtomicInteger gauge(String name, Tags tags) {
-    return gauges.computeIfAbsent(name + tags, k -> {
+    return gauges.computeIfAbsent(new GaugeKey(name, tags), k -> {
       AtomicInteger value = new AtomicInteger();
       Gauge.builder(name, value, AtomicInteger::get).tags(tags).strongReference(true).register(registry);
       return value;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.account.AccountActor;
+import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.registry.AliasConfig;
 import dev.lamina.actors.registry.FunctionConfig;
@@ -50,9 +51,11 @@ public final class FunctionService {
   private final ProvisionedService provisioned;
   private final Executor blocking;
   private final ClusterSharding sharding;
+  private final Metrics metrics;
 
   public FunctionService(NodeSettings settings, RegistryClient registry, CodeStore code, Executor blocking,
-      ClusterSharding sharding) {
+      ClusterSharding sharding, Metrics metrics) {
+    this.metrics = metrics;
     this.sharding = sharding;
     this.settings = settings;
     this.registry = registry;
@@ -217,7 +220,8 @@ public final class FunctionService {
       if (qualifier == null) {
         provisioned.forget(fn.name());
         // A function created again under this name starts without reserved concurrency.
-        askAccount(r -> new AccountActor.DeleteReserved(fn.name(), r));
+        askAccount(r -> new AccountActor.FunctionGone(fn.name(), r));
+        metrics.forgetFunction(fn.name());
       }
       // Their warm sandboxes can never serve again: release them now, not at keep-alive expiry.
       for (FunctionConfig gone : reply.versions()) {

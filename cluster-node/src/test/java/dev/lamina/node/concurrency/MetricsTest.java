@@ -72,6 +72,23 @@ class MetricsTest {
     assertTrue(samples.get("lamina_worker_memory_capacity_megabytes") > 256, scrape.body());
   }
 
+  @Test
+  void aDeletedFunctionsSeriesLeaveTheScrape() throws Exception {
+    create(lambda, "m-gone", "python3.12", "probe.echo", Examples.zipOf("python/probe"));
+    invoke(lambda, "m-gone", "{}");
+    assertTrue(scrape().contains("function=\"m-gone\""), "its series are there while it exists");
+
+    lambda.deleteFunction(b -> b.functionName("m-gone"));
+
+    String after = scrape();
+    assertTrue(!after.contains("function=\"m-gone\""), after);
+  }
+
+  private static String scrape() throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
   /** Sample name with its labels sorted ({@code name{a=x, b=y}}) → value. */
   private static Map<String, Double> parse(String text) {
     Map<String, Double> samples = new HashMap<>();
