@@ -297,8 +297,12 @@ public final class FunctionActor {
         .onMessage(PlacementFailed.class, m -> {
           if (m.provisioned()) {
             provisionedStarting--;
-            // No room now (memory, rate): try again later rather than giving the pool up.
-            timers.startSingleTimer(PROVISION_RETRY_TIMER, RetryProvisioning.INSTANCE, Duration.ofSeconds(1));
+            if (LambdaError.Code.TooManyRequestsException.name().equals(m.errorCode())) {
+              // No room now (memory): try again later rather than giving the pool up.
+              timers.startSingleTimer(PROVISION_RETRY_TIMER, RetryProvisioning.INSTANCE, Duration.ofSeconds(1));
+            } else {
+              provisionedFailure = m.message();   // would fail again (too large, code unreadable)
+            }
             return leaveIfGone();
           }
           onPlacementFailed(m);
@@ -307,6 +311,7 @@ public final class FunctionActor {
         .onMessage(FunctionDeleted.class, m -> {
           switchRevision(null);
           deleted = true;
+          inFlightGauge = null;   // its series were removed; a function created again registers anew
           return leaveIfGone();
         })
         .onMessage(Shutdown.class, m -> Behaviors.stopped())
@@ -323,6 +328,7 @@ public final class FunctionActor {
         .onMessage(AccountSilent.class, this::onAccountSilent)
         .onMessage(RetryProvisioning.class, m -> {
           refillProvisioned();
+          acquireForProvisioning();
           return Behaviors.same();
         })
         .onSignal(Terminated.class, t -> {
@@ -389,11 +395,21 @@ public final class FunctionActor {
     provisionedTarget = p.target();
     provisionedFailure = null;
     refillProvisioned();
-    if (account != null && held < provisionedTarget && !acquiring) {
-      acquiring = true;
-      account.tell(new AccountActor.Acquire(currentConfig.name(), provisionedTarget - held, 0, ctx.getSelf()));
-    }
+    acquireForProvisioning();
     return leaveIfGone();
+  }
+
+  /** Leases the units the provisioned sandboxes stand for, when some are missing. */
+  private void acquireForProvisioning() {
+    if (account != null && held < provisionedTarget && !acquiring && currentConfig != null) {
+      sendAcquire(provisionedTarget - held, 0);
+    }
+  }
+
+  private void sendAcquire(int needed, int extra) {
+    acquiring = true;
+    timers.startSingleTimer(ACQUIRE_TIMER, new AccountSilent(-1), ACCOUNT_TIMEOUT);
+    account.tell(new AccountActor.Acquire(currentConfig.name(), needed, extra, ctx.getSelf()));
   }
 
   private void refillProvisioned() {
@@ -437,9 +453,7 @@ public final class FunctionActor {
       return;
     }
     int needed = Math.max(1, inFlight() + admitting.size() - held);
-    acquiring = true;
-    timers.startSingleTimer(ACQUIRE_TIMER, new AccountSilent(-1), ACCOUNT_TIMEOUT);
-    account.tell(new AccountActor.Acquire(currentConfig.name(), needed, needed, ctx.getSelf()));
+    sendAcquire(needed, needed);
   }
 
   /**
@@ -490,6 +504,10 @@ public final class FunctionActor {
     }
     held += granted.units();
     refillProvisioned();
+    if (account != null && held < provisionedTarget) {
+      // Short of units for the provisioned sandboxes: ask again later, not in a tight loop.
+      timers.startSingleTimer(PROVISION_RETRY_TIMER, RetryProvisioning.INSTANCE, Duration.ofSeconds(1));
+    }
     if (held > 0 && !timers.isTimerActive(LEASE_TIMER)) {
       timers.startTimerWithFixedDelay(LEASE_TIMER, LeaseWindowEnded.INSTANCE, leaseWindow);
     }
@@ -529,8 +547,8 @@ public final class FunctionActor {
   }
 
   private void updateGauges() {
-    if (currentConfig == null) {
-      return;
+    if (currentConfig == null || deleted) {
+      return;   // a deleted version's series are gone from the scrape: nothing to show
     }
     if (inFlightGauge == null) {
       inFlightGauge = metrics.concurrentExecutions(currentConfig.name(), currentConfig.version());
@@ -546,6 +564,12 @@ public final class FunctionActor {
   private Behavior<Command> onBounced(Bounced bounced) {
     if (inTransit > 0) {
       inTransit--;
+    }
+    if (currentConfig == null) {
+      // A new incarnation of this actor knows no configuration to run it with: the caller retries.
+      bounced.replyTo().tell(InvocationResult.refused(bounced.invocation().requestId(),
+          LambdaError.Code.ServiceException, "The function was moved while the invocation waited; retry", null));
+      return leaveIfGone();
     }
     Invoke invoke = new Invoke(currentConfig, bounced.invocation(), bounced.replyTo());
     ActorRef<SandboxActor.Command> sandbox = idleProvisioned.isEmpty() ? idle.pollFirst() : idleProvisioned.pollFirst();
@@ -648,7 +672,7 @@ public final class FunctionActor {
    */
   private Behavior<Command> leaveIfGone() {
     if (deleted && !passivating && shard != null && live.isEmpty() && waiting.isEmpty() && starting.isEmpty()
-        && admitting.isEmpty() && provisionedStarting == 0) {
+        && admitting.isEmpty() && provisionedStarting == 0 && inTransit == 0) {
       passivating = true;
       shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     }
@@ -661,6 +685,7 @@ public final class FunctionActor {
     idleProvisioned.remove(sandbox);
     if (provisioned.remove(sandbox)) {
       refillProvisioned();   // a provisioned sandbox died: it is re-created
+      acquireForProvisioning();
     }
   }
 
@@ -710,15 +735,17 @@ public final class FunctionActor {
     for (int i = 0; i < granted.starts(); i++) {
       worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
     }
+    String key = ask.config().sandboxKey();
     for (int i = granted.starts(); i < ask.wanted(); i++) {
-      if (!waiting.isEmpty() && waiting.peekLast().bounced()) {
-        // A bounced invocation replaces an environment that went away: that is not scaling.
-        worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
-        continue;
-      }
-      startEnded(ask.config().sandboxKey());
-      if (waiting.size() > starting.getOrDefault(ask.config().sandboxKey(), 0)) {
-        throttle(waiting.pollLast().invoke(), granted.shortReason());
+      startEnded(key);
+      if (waiting.size() > starting.getOrDefault(key, 0)) {
+        if (waiting.peekLast().bounced()) {
+          // A bounced invocation replaces an environment that went away: that is not scaling.
+          starting.merge(key, 1, Integer::sum);
+          worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
+        } else {
+          throttle(waiting.pollLast().invoke(), granted.shortReason());
+        }
       }
     }
     return leaveIfGone();

@@ -201,6 +201,34 @@ class FunctionActorTest {
     assertEquals(2, again.needed(), "both invocations need units from the account that replaced the lost one");
   }
 
+  @Test
+  void aProvisionedPoolIsRestoredAfterItsGrantorWasLost() {
+    TestProbe<AccountActor.Command> account = kit.createTestProbe();
+    TestProbe<AccountActor.Command> grantor = kit.createTestProbe();
+    ActorRef<FunctionActor.Command> accounted = kit.spawn(FunctionActor.create(worker.getRef(), null,
+        account.getRef(), Duration.ofMinutes(1), Metrics.inMemory()));
+    FunctionConfig v1 = config("r1", "2026-11-27T00:00:00.000+0000");
+    accounted.tell(new FunctionActor.Provision(v1, 2));
+    assertEquals(2, account.expectMessageClass(AccountActor.Acquire.class).needed());
+    accounted.tell(new FunctionActor.LeaseGranted(2, null, grantor.getRef()));
+    TestProbe<SandboxActor.Command> p1 = kit.createTestProbe();
+    TestProbe<SandboxActor.Command> p2 = kit.createTestProbe();
+    assertTrue(worker.expectMessageClass(WorkerActor.StartSandbox.class).provisioned());
+    assertTrue(worker.expectMessageClass(WorkerActor.StartSandbox.class).provisioned());
+    accounted.tell(new FunctionActor.SandboxReady(p1.getRef(), v1.sandboxKey(), true));
+    accounted.tell(new FunctionActor.SandboxReady(p2.getRef(), v1.sandboxKey(), true));
+    grantor.stop();
+    account.expectNoMessage(QUIET);   // time for the death of the grantor to be noticed
+
+    accounted.tell(new FunctionActor.SandboxRetiring(p1.getRef(), v1.sandboxKey()));
+
+    assertEquals(2, account.expectMessageClass(AccountActor.Acquire.class).needed(),
+        "the units went with the old account: both provisioned sandboxes need them again");
+    accounted.tell(new FunctionActor.LeaseGranted(2, null, account.getRef()));
+    WorkerActor.StartSandbox replacement = worker.expectMessageClass(WorkerActor.StartSandbox.class);
+    assertTrue(replacement.provisioned());
+  }
+
   /** A sandbox of {@code function} started for one invocation, which it is running now. */
   private TestProbe<SandboxActor.Command> busySandbox(ActorRef<FunctionActor.Command> function, FunctionConfig config) {
     TestProbe<InvocationResult> caller = kit.createTestProbe();
