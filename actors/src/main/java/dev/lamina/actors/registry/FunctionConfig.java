@@ -72,6 +72,13 @@ public record FunctionConfig(
         tracingMode, deadLetterTargetArn, logFormat, logGroup, tags, layers);
   }
 
+  /** This configuration with other layers. */
+  public FunctionConfig withLayers(List<LayerRef> newLayers) {
+    return new FunctionConfig(name, version, runtime, role, handler, description, timeoutSeconds, memorySizeMb,
+        ephemeralStorageMb, environment, codeSha256Hex, codeSize, codeUnzippedSize, lastModified, revisionId,
+        architecture, tracingMode, deadLetterTargetArn, logFormat, logGroup, tags, newLayers);
+  }
+
   /** This configuration with a new modification time and revision. */
   public FunctionConfig stamped(String newLastModified, String newRevisionId) {
     return new FunctionConfig(name, version, runtime, role, handler, description, timeoutSeconds, memorySizeMb,

@@ -95,11 +95,8 @@ public final class FunctionService {
             }))
             .thenCompose(refs -> CompletableFuture.supplyAsync(() -> {
               CodeUploads.Upload upload = uploads.inspect(request.zip());
-              FunctionConfig c = request.config();
-              FunctionConfig config = new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(),
-                  c.description(), c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(),
-                  null, upload.size(), upload.unzippedSize(), null, null, c.architecture(), c.tracingMode(),
-                  c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags(), refs);
+              FunctionConfig config = request.config().withLayers(refs)
+                  .withCode(null, upload.size(), upload.unzippedSize());
               uploads.checkCombined(config.totalUnzippedSize());
               CodeDigest digest = uploads.store(upload);
               return config.withCode(digest.hex(), upload.size(), upload.unzippedSize());
@@ -125,7 +122,7 @@ public final class FunctionService {
 
   /** ListFunctions; with {@code allVersions} (FunctionVersion=ALL) every version of every function. */
   public CompletionStage<Page> list(String marker, Integer maxItems, boolean allVersions) {
-    int limit = pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
+    int limit = Markers.pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
     ListPosition after = ListPosition.decode(marker);
     Function<List<String>, CompletionStage<List<Found>>> fetch = allVersions
         ? names -> registry.versionsOf(names).thenApply(lists -> lists.stream().flatMap(List::stream)
@@ -193,7 +190,7 @@ public final class FunctionService {
       CompletionStage<List<LayerRef>> refs = layerArns == null
           ? CompletableFuture.completedFuture(current.layers()) : layers.resolve(layerArns);
       return refs.thenCompose(layerRefs -> {
-        FunctionConfig updated = withLayers(changed, layerRefs);
+        FunctionConfig updated = changed.withLayers(layerRefs);
         uploads.checkCombined(updated.totalUnzippedSize());
         return registry.ask(fn.name(),
             r -> new FunctionRegistry.Update(updated, current.revisionId(), expected, false, r));
@@ -252,7 +249,7 @@ public final class FunctionService {
   /** ListVersionsByFunction: {@code $LATEST} first, then the versions in ascending order. */
   public CompletionStage<Page> listVersions(String rawName, String marker, Integer maxItems) {
     FunctionName fn = FunctionName.parse(rawName);
-    int limit = pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
+    int limit = Markers.pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
     ListPosition after = ListPosition.decode(marker);
     return registry.ask(fn.name(), FunctionRegistry.ListVersions::new).thenApply(reply -> {
       List<Found> all = reply.orThrow().versions().stream()
@@ -307,7 +304,7 @@ public final class FunctionService {
     if (functionVersion != null) {
       AliasRequests.checkFunctionVersion(functionVersion);
     }
-    int limit = pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
+    int limit = Markers.pageLimit(maxItems, 10000, LIST_PAGE_LIMIT);
     String after = marker == null || marker.isEmpty() ? null : Markers.decode(marker);
     return registry.ask(fn.name(), r -> new FunctionRegistry.ListAliases(functionVersion, r)).thenApply(reply -> {
       List<AliasConfig> all = reply.orThrow().aliases().stream()
@@ -382,22 +379,6 @@ public final class FunctionService {
       throw LambdaError.invalid(QUALIFIED_UPDATE);
     }
     return fn;
-  }
-
-  private static FunctionConfig withLayers(FunctionConfig c, List<LayerRef> layerRefs) {
-    return new FunctionConfig(c.name(), c.version(), c.runtime(), c.role(), c.handler(), c.description(),
-        c.timeoutSeconds(), c.memorySizeMb(), c.ephemeralStorageMb(), c.environment(), c.codeSha256Hex(),
-        c.codeSize(), c.codeUnzippedSize(), c.lastModified(), c.revisionId(), c.architecture(), c.tracingMode(),
-        c.deadLetterTargetArn(), c.logFormat(), c.logGroup(), c.tags(), layerRefs);
-  }
-
-  private static int pageLimit(Integer maxItems, int max, int pageSize) {
-    if (maxItems != null && (maxItems < 1 || maxItems > max)) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + maxItems
-          + "' at 'maxItems' failed to satisfy constraint: Member must have value "
-          + (maxItems < 1 ? "greater than or equal to 1" : "less than or equal to " + max));
-    }
-    return Math.min(maxItems == null ? pageSize : maxItems, pageSize);
   }
 
   /** Unwraps a registry reply after a change and drops this node's cached copy at once. */

@@ -142,7 +142,7 @@ public final class LayerService {
   public CompletionStage<VersionsPage> listVersions(String rawName, String runtime, String architecture,
       String marker, Integer maxItems) {
     String name = layerName(rawName);
-    int limit = pageLimit(maxItems);
+    int limit = Markers.pageLimit(maxItems, PAGE_LIMIT, PAGE_LIMIT);
     checkFilters(runtime, architecture);
     Integer after = marker == null || marker.isEmpty() ? null : markerVersion(marker);
     return registry.askLayer(name, LayerRegistry.ListVersions::new).thenApply(reply -> {
@@ -158,7 +158,7 @@ public final class LayerService {
   }
 
   public CompletionStage<LayersPage> list(String runtime, String architecture, String marker, Integer maxItems) {
-    int limit = pageLimit(maxItems);
+    int limit = Markers.pageLimit(maxItems, PAGE_LIMIT, PAGE_LIMIT);
     checkFilters(runtime, architecture);
     String after = marker == null || marker.isEmpty() ? null : Markers.decode(marker);
     return registry.allLayerNames().thenCompose(names -> {
@@ -359,15 +359,6 @@ public final class LayerService {
 
   private static boolean fitsInt(String digits) {
     return !digits.isEmpty() && digits.length() <= 9 && digits.chars().allMatch(Character::isDigit);
-  }
-
-  private static int pageLimit(Integer maxItems) {
-    if (maxItems != null && (maxItems < 1 || maxItems > PAGE_LIMIT)) {
-      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + maxItems
-          + "' at 'maxItems' failed to satisfy constraint: Member must have value "
-          + (maxItems < 1 ? "greater than or equal to 1" : "less than or equal to " + PAGE_LIMIT));
-    }
-    return maxItems == null ? PAGE_LIMIT : maxItems;
   }
 
   private static void checkFilters(String runtime, String architecture) {

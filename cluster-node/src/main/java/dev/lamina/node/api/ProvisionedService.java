@@ -87,6 +87,22 @@ public final class ProvisionedService {
     });
   }
 
+  /** One page of ListProvisionedConcurrencyConfigs. */
+  public record Page(String function, List<Status> configs, String nextMarker) {}
+
+  /** ListProvisionedConcurrencyConfigs: by qualifier, {@code maxItems} 1–50. */
+  public CompletionStage<Page> listPage(String rawName, String marker, Integer maxItems) {
+    String function = FunctionName.parse(rawName).name();
+    int limit = Markers.pageLimit(maxItems, 50, 50);
+    String after = marker == null || marker.isEmpty() ? null : Markers.decode(marker);
+    return list(function).thenApply(all -> {
+      List<Status> rest = after == null ? all : all.stream().filter(s -> s.qualifier().compareTo(after) > 0).toList();
+      List<Status> page = rest.subList(0, Math.min(limit, rest.size()));
+      String next = rest.size() > limit ? Markers.encode(page.get(page.size() - 1).qualifier()) : null;
+      return new Page(function, List.copyOf(page), next);
+    });
+  }
+
   /** Every config of the function with its progress, by qualifier. */
   public CompletionStage<List<Status>> list(String functionName) {
     return registry.ask(functionName, FunctionRegistry.GetProvisioned::new).thenCompose(reply -> {
@@ -106,7 +122,7 @@ public final class ProvisionedService {
             if (!t.qualifier().equals(p.qualifier())) {
               continue;
             }
-            FunctionActor.ProvisionedStatus s = byVersion.get(t.version().version()).join();
+            FunctionActor.ProvisionedStatus s = byVersion.get(t.version().version()).getNow(null);   // all done
             // A version shared by several configs is ready for each in proportion.
             allocated += s.target() == 0 ? 0 : Math.min(t.target(), s.ready() * t.target() / s.target());
             failure = failure != null ? failure : s.failure();

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.InvocationResult;
-import dev.lamina.actors.layer.LayerVersion;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.node.api.FunctionJson;
 import dev.lamina.node.api.FunctionName;
@@ -41,7 +40,6 @@ import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
@@ -225,15 +223,8 @@ public final class HttpApi {
             if (method == HttpMethods.GET) {
               discard(request);
               return functions.listAliases(name, query(request, "FunctionVersion"), query(request, "Marker"),
-                  intQuery(request, "MaxItems")).thenApply(page -> {
-                    ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-                    if (page.nextMarker() != null) {
-                      root.put("NextMarker", page.nextMarker());
-                    }
-                    ArrayNode list = root.putArray("Aliases");
-                    page.aliases().forEach(a -> list.add(json.alias(page.function(), a)));
-                    return json(200, root);
-                  });
+                  intQuery(request, "MaxItems")).thenApply(page -> json(200, page("Aliases", page.nextMarker(),
+                      page.aliases(), a -> json.alias(page.function(), a))));
             }
             break;
           default:
@@ -319,12 +310,18 @@ public final class HttpApi {
   }
 
   private ObjectNode functionPage(String member, FunctionService.Page page) {
+    return page(member, page.nextMarker(), page.functions(), f -> json.configuration(f.config(), f.arnQualifier(), false));
+  }
+
+  /** A list operation's answer: {@code NextMarker} unless it is the last page, and the items. */
+  private static <T> ObjectNode page(String member, String nextMarker, List<T> items,
+      java.util.function.Function<T, JsonNode> render) {
     ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-    if (page.nextMarker() != null) {
-      root.put("NextMarker", page.nextMarker());
+    if (nextMarker != null) {
+      root.put("NextMarker", nextMarker);
     }
     ArrayNode list = root.putArray(member);
-    page.functions().forEach(f -> list.add(json.configuration(f.config(), f.arnQualifier(), false)));
+    items.forEach(item -> list.add(render.apply(item)));
     return root;
   }
 
@@ -367,26 +364,9 @@ public final class HttpApi {
     }
     if (method == HttpMethods.GET && "ALL".equals(query(request, "List"))) {
       discard(request);
-      Integer maxItems = intQuery(request, "MaxItems");
-      if (maxItems != null && (maxItems < 1 || maxItems > 50)) {
-        throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + maxItems
-            + "' at 'maxItems' failed to satisfy constraint: Member must have value "
-            + (maxItems < 1 ? "greater than or equal to 1" : "less than or equal to 50"));
-      }
-      String marker = query(request, "Marker");
-      String function = FunctionName.parse(name).name();
-      return provisioned.list(function).thenApply(all -> {
-        List<ProvisionedService.Status> after = marker == null || marker.isEmpty() ? all
-            : all.stream().filter(s -> s.qualifier().compareTo(marker) > 0).toList();
-        int limit = maxItems == null ? 50 : maxItems;
-        ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-        ArrayNode list = root.putArray("ProvisionedConcurrencyConfigs");
-        after.stream().limit(limit).forEach(s -> list.add(provisionedJson(s, json.arn(function) + ":" + s.qualifier())));
-        if (after.size() > limit) {
-          root.put("NextMarker", after.get(limit - 1).qualifier());
-        }
-        return json(200, root);
-      });
+      return provisioned.listPage(name, query(request, "Marker"), intQuery(request, "MaxItems"))
+          .thenApply(page -> json(200, page("ProvisionedConcurrencyConfigs", page.nextMarker(), page.configs(),
+              c -> provisionedJson(c, json.arn(page.function()) + ":" + c.qualifier()))));
     }
     if (method == HttpMethods.GET) {
       discard(request);
@@ -427,20 +407,14 @@ public final class HttpApi {
             .thenApply(v -> json(200, json.layerVersion(v, codeLocation(request, v.codeSha256Hex()))));
       }
       return layers.list(query(request, "CompatibleRuntime"), query(request, "CompatibleArchitecture"),
-          query(request, "Marker"), intQuery(request, "MaxItems")).thenApply(page -> {
-            ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-            if (page.nextMarker() != null) {
-              root.put("NextMarker", page.nextMarker());
-            }
-            ArrayNode list = root.putArray("Layers");
-            for (LayerVersion v : page.latestMatching()) {
-              ObjectNode item = list.addObject();
-              item.put("LayerName", v.layerName());
-              item.put("LayerArn", json.layerArn(v.layerName()));
-              item.set("LatestMatchingVersion", json.layerVersionItem(v));
-            }
-            return json(200, root);
-          });
+          query(request, "Marker"), intQuery(request, "MaxItems")).thenApply(page -> json(200, page("Layers",
+              page.nextMarker(), page.latestMatching(), v -> {
+                ObjectNode item = FunctionJson.MAPPER.createObjectNode();
+                item.put("LayerName", v.layerName());
+                item.put("LayerArn", json.layerArn(v.layerName()));
+                item.set("LatestMatchingVersion", json.layerVersionItem(v));
+                return item;
+              })));
     }
     String[] parts = path.substring(Math.min(path.length(), LAYERS.length() + 1)).split("/", -1);
     if (parts.length < 2 || !parts[1].equals("versions")) {
@@ -455,15 +429,8 @@ public final class HttpApi {
     if (parts.length == 2 && method == HttpMethods.GET) {
       discard(request);
       return layers.listVersions(name, query(request, "CompatibleRuntime"), query(request, "CompatibleArchitecture"),
-          query(request, "Marker"), intQuery(request, "MaxItems")).thenApply(page -> {
-            ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-            if (page.nextMarker() != null) {
-              root.put("NextMarker", page.nextMarker());
-            }
-            ArrayNode list = root.putArray("LayerVersions");
-            page.versions().forEach(v -> list.add(json.layerVersionItem(v)));
-            return json(200, root);
-          });
+          query(request, "Marker"), intQuery(request, "MaxItems"))
+          .thenApply(page -> json(200, page("LayerVersions", page.nextMarker(), page.versions(), json::layerVersionItem)));
     }
     if (parts.length == 3 && method == HttpMethods.GET) {
       discard(request);
