@@ -23,7 +23,16 @@ import dev.lamina.actors.sandbox.bubblewrap.BubblewrapLauncher;
 import dev.lamina.actors.sandbox.plain.PlainLauncher;
 import dev.lamina.actors.worker.Placement;
 import dev.lamina.actors.worker.WorkerActor;
+import dev.lamina.actors.events.EventQueue;
+import dev.lamina.actors.events.EventSettings;
+import dev.lamina.actors.mapping.MappingRegistry;
+import dev.lamina.actors.mapping.Pollers;
+import dev.lamina.actors.queue.QueueActor;
+import dev.lamina.node.api.AsyncInvoker;
+import dev.lamina.node.api.EventConfigService;
 import dev.lamina.node.api.FunctionService;
+import dev.lamina.node.api.MappingService;
+import dev.lamina.node.http.SqsApi;
 import dev.lamina.node.api.InvokeService;
 import dev.lamina.node.api.NodeSettings;
 import dev.lamina.node.http.HttpApi;
@@ -157,14 +166,33 @@ public final class LaminaNode implements AutoCloseable {
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
       FunctionService functions = new FunctionService(settings, registry, code, blocking,
           ClusterSharding.get(system), metrics);
-      InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout());
-      HttpApi api = new HttpApi(system, settings, functions, invoker, logs, code, launcher.name(), blocking,
-          prometheus::scrape);
+      EventSettings eventSettings = EventSettings.from(config);
+      InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout(),
+          eventSettings.partitions());
+      AsyncInvoker async = new AsyncInvoker(system, settings, registry, () -> invoker, functions::getConcurrency,
+          Clock.systemUTC());
+      EventQueue.initSharding(system, eventSettings, async, Clock.systemUTC(), metrics);
+      QueueActor.initSharding(system, settings.queueArnPrefix(), Clock.systemUTC(), async, metrics);
+      MappingRegistry.initSharding(system);
+      ActorRef<Pollers.Command> pollers = system.systemActorOf(Pollers.create(settings.queueArnPrefix(),
+          settings.region(), config.getInt("lamina.mappings.default-concurrency"), async, metrics, Clock.systemUTC()),
+          "pollers", Props.empty());
+      EventConfigService eventConfigs = new EventConfigService(settings, registry, ClusterSharding.get(system),
+          Clock.systemUTC());
+      MappingService mappings = new MappingService(settings, registry, ClusterSharding.get(system), pollers,
+          Clock.systemUTC());
+      SqsApi sqs = new SqsApi(settings, ClusterSharding.get(system), registry);
+      HttpApi api = new HttpApi(system, settings, functions, invoker, eventConfigs, mappings, sqs, logs, code,
+          launcher.name(), blocking, prometheus::scrape);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
       LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking,
           runtimeApiThreads, binding);
       // Provisioned concurrency is kept by function actors, which start empty: tell them again.
       registry.allNames().thenAccept(names -> names.forEach(functions.provisioned()::reapply));
+      // Queued events wait in their queues' journals: start those queues, and the pollers.
+      registry.entityIds(EventQueue.TYPE_KEY.name()).thenAccept(ids -> ids.forEach(id ->
+          ClusterSharding.get(system).entityRefFor(EventQueue.TYPE_KEY, id).tell(new EventQueue.Wake())));
+      mappings.sync();
       log.info("Lamina node up in {} ms: API http://{}:{}, data {}, sandboxes: {}",
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), settings.host(), node.port(), dataDir,
           launcher.name());

@@ -125,6 +125,36 @@ public final class Metrics {
     return started;
   }
 
+  /** The meters of one function's asynchronous event queue (all its partitions together). */
+  public record EventMeters(Counter accepted, Counter dispatched, Counter retried, Counter expired,
+      Counter retriesExhausted, Counter toFailureDestination, Counter toSuccessDestination, Counter discarded,
+      Timer ageAtDispatch, AtomicInteger depth) {}
+
+  public EventMeters events(String function) {
+    Tags tags = Tags.of("function", function);
+    return new EventMeters(
+        registry.counter("lamina.events.accepted", tags),
+        registry.counter("lamina.events.dispatched", tags),
+        registry.counter("lamina.events.retried", tags),
+        registry.counter("lamina.events.failed", tags.and("condition", "EventAgeExceeded")),
+        registry.counter("lamina.events.failed", tags.and("condition", "RetriesExhausted")),
+        registry.counter("lamina.events.delivered", tags.and("destination", "on-failure")),
+        registry.counter("lamina.events.delivered", tags.and("destination", "on-success")),
+        registry.counter("lamina.events.discarded", tags),
+        Timer.builder("lamina.events.age.at.dispatch").tags(tags).register(registry),
+        gauge("lamina.events.queued", tags));
+  }
+
+  /** Messages in a Lamina queue: {@code visible}, {@code in-flight} (received, not deleted), {@code delayed}. */
+  public AtomicInteger queueDepth(String queue, String state) {
+    return gauge("lamina.queue.messages", Tags.of("queue", queue, "state", state));
+  }
+
+  /** Batches an event source mapping handed to its function, by outcome. */
+  public Counter mappingBatches(String uuid, String outcome) {
+    return registry.counter("lamina.mapping.batches", "mapping", uuid, "outcome", outcome);
+  }
+
   private AtomicInteger gauge(String name, Tags tags) {
     return gauges.computeIfAbsent(new GaugeKey(name, tags), k -> {
       AtomicInteger value = new AtomicInteger();

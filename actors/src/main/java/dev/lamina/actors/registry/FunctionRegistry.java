@@ -46,7 +46,8 @@ public final class FunctionRegistry
 
   public sealed interface Command extends CborSerializable
       permits Create, Get, Update, Delete, Publish, ListVersions, CreateAlias, UpdateAlias, GetAlias, DeleteAlias,
-          ListAliases, PutProvisioned, DeleteProvisioned, GetProvisioned {}
+          ListAliases, PutProvisioned, DeleteProvisioned, GetProvisioned, PutEventConfig, GetEventConfig,
+          DeleteEventConfig, ListEventConfigs {}
 
   /**
    * Creates the function; {@code lastModified} and {@code revisionId} of {@code config} are
@@ -115,6 +116,22 @@ public final class FunctionRegistry
   /** The provisioned concurrency configs and the plan they make. */
   public record GetProvisioned(ActorRef<Reply> replyTo) implements Command {}
 
+  /**
+   * Put (replace) or, with {@code update}, merge into the event invoke config of
+   * {@code config.qualifier()} ({@code $LATEST}, a version or an alias). Update needs an existing
+   * config. The reply carries the stored config.
+   */
+  public record PutEventConfig(EventInvokeConfig config, boolean update, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  /** The event invoke config of one qualifier; ResourceNotFoundException when there is none. */
+  public record GetEventConfig(String qualifier, ActorRef<Reply> replyTo) implements Command {}
+
+  public record DeleteEventConfig(String qualifier, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Every event invoke config of the function, by qualifier. */
+  public record ListEventConfigs(ActorRef<Reply> replyTo) implements Command {}
+
   /** A version and how many sandboxes of it must be kept provisioned. */
   public record Target(FunctionConfig version, int target, String qualifier) implements CborSerializable {}
 
@@ -126,35 +143,35 @@ public final class FunctionRegistry
    */
   public record Reply(FunctionConfig config, AliasConfig alias, FunctionConfig additional,
       List<FunctionConfig> versions, List<AliasConfig> aliases, List<ProvisionedConfig> provisioned,
-      List<Target> targets, String errorCode, String errorMessage)
+      List<Target> targets, List<EventInvokeConfig> eventConfigs, String errorCode, String errorMessage)
       implements CborSerializable {
 
     public static Reply ok(FunctionConfig config) {
-      return new Reply(config, null, null, List.of(), List.of(), List.of(), List.of(), null, null);
+      return new Reply(config, null, null, List.of(), List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply viaAlias(FunctionConfig config, AliasConfig alias, FunctionConfig additional) {
-      return new Reply(config, alias, additional, List.of(), List.of(), List.of(), List.of(), null, null);
+      return new Reply(config, alias, additional, List.of(), List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofVersions(List<FunctionConfig> versions) {
-      return new Reply(null, null, null, versions, List.of(), List.of(), List.of(), null, null);
+      return new Reply(null, null, null, versions, List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofAlias(AliasConfig alias) {
-      return new Reply(null, alias, null, List.of(), List.of(), List.of(), List.of(), null, null);
+      return new Reply(null, alias, null, List.of(), List.of(), List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofAliases(List<AliasConfig> aliases) {
-      return new Reply(null, null, null, List.of(), aliases, List.of(), List.of(), null, null);
+      return new Reply(null, null, null, List.of(), aliases, List.of(), List.of(), List.of(), null, null);
     }
 
     static Reply ofProvisioning(List<ProvisionedConfig> provisioned, List<Target> targets) {
-      return new Reply(null, null, null, List.of(), List.of(), provisioned, targets, null, null);
+      return new Reply(null, null, null, List.of(), List.of(), provisioned, targets, List.of(), null, null);
     }
 
     public static Reply error(LambdaError.Code code, String message) {
-      return new Reply(null, null, null, List.of(), List.of(), List.of(), List.of(), code.name(), message);
+      return new Reply(null, null, null, List.of(), List.of(), List.of(), List.of(), List.of(), code.name(), message);
     }
 
     public Reply {
@@ -162,6 +179,17 @@ public final class FunctionRegistry
       aliases = aliases == null ? List.of() : aliases;
       provisioned = provisioned == null ? List.of() : provisioned;
       targets = targets == null ? List.of() : targets;
+      eventConfigs = eventConfigs == null ? List.of() : eventConfigs;
+    }
+
+    static Reply ofEventConfigs(List<EventInvokeConfig> configs) {
+      return new Reply(null, null, null, List.of(), List.of(), List.of(), List.of(), configs, null, null);
+    }
+
+    /** The same reply carrying the event invoke config of the qualifier asked for (if any). */
+    Reply withEventConfig(EventInvokeConfig config) {
+      return config == null ? this : new Reply(config(), alias(), additional(), versions(), aliases(), provisioned(),
+          targets(), List.of(config), errorCode(), errorMessage());
     }
 
     /** This reply, or its error thrown as a {@link LambdaError}. */
@@ -180,7 +208,7 @@ public final class FunctionRegistry
 
   public sealed interface Event extends CborSerializable
       permits Created, Updated, Deleted, VersionPublished, VersionDeleted, AliasPut, AliasDeleted, ProvisionedSet,
-          ProvisionedRemoved {}
+          ProvisionedRemoved, EventConfigSet, EventConfigRemoved {}
 
   public record Created(FunctionConfig config) implements Event {}
 
@@ -201,6 +229,10 @@ public final class FunctionRegistry
 
   public record ProvisionedRemoved(String qualifier) implements Event {}
 
+  public record EventConfigSet(EventInvokeConfig config) implements Event {}
+
+  public record EventConfigRemoved(String qualifier) implements Event {}
+
   /**
    * {@code latest} is null while the function does not exist. {@code lastVersion} is the highest
    * number ever published (numbers are never reused while the function exists);
@@ -208,11 +240,37 @@ public final class FunctionRegistry
    */
   public record State(FunctionConfig latest, SortedMap<Integer, FunctionConfig> versions,
       SortedMap<String, AliasConfig> aliases, int lastVersion, FunctionConfig publishedFrom,
-      SortedMap<String, ProvisionedConfig> provisioned) {
+      SortedMap<String, ProvisionedConfig> provisioned, SortedMap<String, EventInvokeConfig> eventConfigs) {
 
     State(FunctionConfig latest, SortedMap<Integer, FunctionConfig> versions, SortedMap<String, AliasConfig> aliases,
         int lastVersion, FunctionConfig publishedFrom) {
-      this(latest, versions, aliases, lastVersion, publishedFrom, Collections.emptySortedMap());
+      this(latest, versions, aliases, lastVersion, publishedFrom, Collections.emptySortedMap(),
+          Collections.emptySortedMap());
+    }
+
+    State(FunctionConfig latest, SortedMap<Integer, FunctionConfig> versions, SortedMap<String, AliasConfig> aliases,
+        int lastVersion, FunctionConfig publishedFrom, SortedMap<String, ProvisionedConfig> provisioned) {
+      this(latest, versions, aliases, lastVersion, publishedFrom, provisioned, Collections.emptySortedMap());
+    }
+
+    /** Keeps the event invoke configs while the rest changes. */
+    private State keeping(State next) {
+      return new State(next.latest, next.versions, next.aliases, next.lastVersion, next.publishedFrom,
+          next.provisioned, eventConfigs);
+    }
+
+    State withEventConfig(EventInvokeConfig config) {
+      TreeMap<String, EventInvokeConfig> e = new TreeMap<>(eventConfigs);
+      e.put(config.qualifier(), config);
+      return new State(latest, versions, aliases, lastVersion, publishedFrom, provisioned,
+          Collections.unmodifiableSortedMap(e));
+    }
+
+    State withoutEventConfig(String qualifier) {
+      TreeMap<String, EventInvokeConfig> e = new TreeMap<>(eventConfigs);
+      e.remove(qualifier);
+      return new State(latest, versions, aliases, lastVersion, publishedFrom, provisioned,
+          Collections.unmodifiableSortedMap(e));
     }
 
     static State empty() {
@@ -220,19 +278,21 @@ public final class FunctionRegistry
     }
 
     State withLatest(FunctionConfig config) {
-      return new State(config, versions, aliases, lastVersion, publishedFrom, provisioned);
+      return keeping(new State(config, versions, aliases, lastVersion, publishedFrom, provisioned));
     }
 
     State withProvisioned(ProvisionedConfig config) {
       TreeMap<String, ProvisionedConfig> p = new TreeMap<>(provisioned);
       p.put(config.qualifier(), config);
-      return new State(latest, versions, aliases, lastVersion, publishedFrom, Collections.unmodifiableSortedMap(p));
+      return keeping(new State(latest, versions, aliases, lastVersion, publishedFrom,
+          Collections.unmodifiableSortedMap(p)));
     }
 
     State withoutProvisioned(String qualifier) {
       TreeMap<String, ProvisionedConfig> p = new TreeMap<>(provisioned);
       p.remove(qualifier);
-      return new State(latest, versions, aliases, lastVersion, publishedFrom, Collections.unmodifiableSortedMap(p));
+      return keeping(new State(latest, versions, aliases, lastVersion, publishedFrom,
+          Collections.unmodifiableSortedMap(p)));
     }
 
     /** Per config and version, the sandboxes to keep provisioned (an alias split by its weights). */
@@ -265,29 +325,29 @@ public final class FunctionRegistry
       TreeMap<Integer, FunctionConfig> v = new TreeMap<>(versions);
       int number = Integer.parseInt(version.version());
       v.put(number, version);
-      return new State(latest, Collections.unmodifiableSortedMap(v), aliases, Math.max(lastVersion, number), source,
-          provisioned);
+      return keeping(new State(latest, Collections.unmodifiableSortedMap(v), aliases, Math.max(lastVersion, number),
+          source, provisioned));
     }
 
     State withoutVersion(String version) {
       TreeMap<Integer, FunctionConfig> v = new TreeMap<>(versions);
       v.remove(Integer.parseInt(version));
-      return new State(latest, Collections.unmodifiableSortedMap(v), aliases, lastVersion, publishedFrom,
-          provisioned).withoutProvisioned(version);
+      return keeping(new State(latest, Collections.unmodifiableSortedMap(v), aliases, lastVersion, publishedFrom,
+          provisioned)).withoutProvisioned(version).withoutEventConfig(version);
     }
 
     State withAlias(AliasConfig alias) {
       TreeMap<String, AliasConfig> a = new TreeMap<>(aliases);
       a.put(alias.name(), alias);
-      return new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom,
-          provisioned);
+      return keeping(new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom,
+          provisioned));
     }
 
     State withoutAlias(String name) {
       TreeMap<String, AliasConfig> a = new TreeMap<>(aliases);
       a.remove(name);
-      return new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom,
-          provisioned).withoutProvisioned(name);
+      return keeping(new State(latest, versions, Collections.unmodifiableSortedMap(a), lastVersion, publishedFrom,
+          provisioned)).withoutProvisioned(name).withoutEventConfig(name);
     }
 
     /** {@code $LATEST} or a published version, or null. */
@@ -386,6 +446,11 @@ public final class FunctionRegistry
           return Effect().persist(new ProvisionedRemoved(cmd.qualifier())).thenRun(s -> announce())
               .thenReply(cmd.replyTo(), s -> Reply.ofProvisioning(List.copyOf(s.provisioned().values()), s.targets()));
         })
+        .onCommand(PutEventConfig.class, this::onPutEventConfig)
+        .onCommand(GetEventConfig.class, this::onGetEventConfig)
+        .onCommand(DeleteEventConfig.class, this::onDeleteEventConfig)
+        .onCommand(ListEventConfigs.class, (state, cmd) -> Effect().reply(cmd.replyTo(), state.latest() == null
+            ? functionNotFound(null) : Reply.ofEventConfigs(List.copyOf(state.eventConfigs().values()))))
         .onCommand(GetProvisioned.class, (state, cmd) -> Effect().reply(cmd.replyTo(), state.latest() == null
             ? functionNotFound(null)
             : Reply.ofProvisioning(List.copyOf(state.provisioned().values()), state.targets())))
@@ -416,7 +481,8 @@ public final class FunctionRegistry
     String qualifier = cmd.qualifier();
     if (qualifier == null || FunctionConfig.LATEST.equals(qualifier) || isNumber(qualifier)) {
       FunctionConfig config = state.version(qualifier);
-      return Effect().reply(cmd.replyTo(), config == null ? functionNotFound(qualifier) : Reply.ok(config));
+      return Effect().reply(cmd.replyTo(), config == null ? functionNotFound(qualifier)
+          : Reply.ok(config).withEventConfig(state.eventConfigs().get(config.version())));
     }
     AliasConfig alias = state.aliases().get(qualifier);
     if (alias == null) {
@@ -428,7 +494,8 @@ public final class FunctionRegistry
     if (main == null) {
       return Effect().reply(cmd.replyTo(), functionNotFound(qualifier));  // cannot happen: versions in use stay
     }
-    return Effect().reply(cmd.replyTo(), Reply.viaAlias(main, alias, additional));
+    return Effect().reply(cmd.replyTo(),
+        Reply.viaAlias(main, alias, additional).withEventConfig(state.eventConfigs().get(qualifier)));
   }
 
   private ReplyEffect<Event, State> onUpdate(State state, Update cmd) {
@@ -634,6 +701,50 @@ public final class FunctionRegistry
         .thenReply(cmd.replyTo(), s -> Reply.ofProvisioning(List.copyOf(s.provisioned().values()), s.targets()));
   }
 
+  // ---- event invoke configs ------------------------------------------------------------------
+
+  private ReplyEffect<Event, State> onPutEventConfig(State state, PutEventConfig cmd) {
+    String qualifier = cmd.config().qualifier();
+    if (state.latest() == null) {
+      return Effect().reply(cmd.replyTo(), functionNotFound(null));
+    }
+    if (state.version(qualifier) == null && !state.aliases().containsKey(qualifier)) {
+      return Effect().reply(cmd.replyTo(), functionNotFound(qualifier));
+    }
+    EventInvokeConfig current = state.eventConfigs().get(qualifier);
+    if (cmd.update() && current == null) {
+      return Effect().reply(cmd.replyTo(), noEventConfig(qualifier));
+    }
+    EventInvokeConfig stored = cmd.update() ? current.mergedWith(cmd.config()) : cmd.config();
+    return Effect().persist(new EventConfigSet(stored)).thenRun(s -> announce())
+        .thenReply(cmd.replyTo(), s -> Reply.ofEventConfigs(List.of(stored)));
+  }
+
+  private ReplyEffect<Event, State> onGetEventConfig(State state, GetEventConfig cmd) {
+    if (state.latest() == null) {
+      return Effect().reply(cmd.replyTo(), functionNotFound(null));
+    }
+    EventInvokeConfig config = state.eventConfigs().get(cmd.qualifier());
+    return Effect().reply(cmd.replyTo(),
+        config == null ? noEventConfig(cmd.qualifier()) : Reply.ofEventConfigs(List.of(config)));
+  }
+
+  private ReplyEffect<Event, State> onDeleteEventConfig(State state, DeleteEventConfig cmd) {
+    if (state.latest() == null) {
+      return Effect().reply(cmd.replyTo(), functionNotFound(null));
+    }
+    if (!state.eventConfigs().containsKey(cmd.qualifier())) {
+      return Effect().reply(cmd.replyTo(), noEventConfig(cmd.qualifier()));
+    }
+    return Effect().persist(new EventConfigRemoved(cmd.qualifier())).thenRun(s -> announce())
+        .thenReply(cmd.replyTo(), s -> Reply.ofEventConfigs(List.of()));
+  }
+
+  private Reply noEventConfig(String qualifier) {
+    return Reply.error(LambdaError.Code.ResourceNotFoundException,
+        "The function " + arn + ":" + qualifier + " doesn't have an EventInvokeConfig");
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   private Reply functionNotFound(String qualifier) {
@@ -677,6 +788,8 @@ public final class FunctionRegistry
         .onEvent(AliasDeleted.class, (state, e) -> state.withoutAlias(e.name()))
         .onEvent(ProvisionedSet.class, (state, e) -> state.withProvisioned(e.config()))
         .onEvent(ProvisionedRemoved.class, (state, e) -> state.withoutProvisioned(e.qualifier()))
+        .onEvent(EventConfigSet.class, (state, e) -> state.withEventConfig(e.config()))
+        .onEvent(EventConfigRemoved.class, (state, e) -> state.withoutEventConfig(e.qualifier()))
         .build();
   }
 }

@@ -100,7 +100,8 @@ public final class RegistryClient {
     return entityIds(LayerRegistry.TYPE_KEY.name());
   }
 
-  private CompletionStage<List<String>> entityIds(String typeName) {
+  /** The ids of every entity of a persistent type that ever wrote an event, sorted. */
+  public CompletionStage<List<String>> entityIds(String typeName) {
     JdbcReadJournal journal = PersistenceQuery.get(system)
         .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String prefix = typeName + "|";

@@ -9,8 +9,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param additional the alias's additional version, or null
  * @param additionalWeight the share of invocations {@code additional} gets, in [0, 1]
  * @param alias the alias name, or null when the qualifier named a version
+ * @param eventConfig the event invoke config of the qualifier invoked, or null
  */
-public record Resolved(FunctionConfig main, FunctionConfig additional, double additionalWeight, String alias) {
+public record Resolved(FunctionConfig main, FunctionConfig additional, double additionalWeight, String alias,
+    EventInvokeConfig eventConfig) {
 
   /** The version to run this time. */
   public FunctionConfig pick() {
@@ -22,10 +24,12 @@ public record Resolved(FunctionConfig main, FunctionConfig additional, double ad
 
   static Resolved of(FunctionRegistry.Reply reply) {
     AliasConfig alias = reply.alias();
+    EventInvokeConfig events = reply.eventConfigs().isEmpty() ? null : reply.eventConfigs().get(0);
     if (alias == null) {
-      return new Resolved(reply.config(), null, 0, null);
+      return new Resolved(reply.config(), null, 0, null, events);
     }
     double weight = alias.additionalVersionWeights().values().stream().findFirst().orElse(0.0);
-    return new Resolved(reply.config(), reply.additional(), reply.additional() == null ? 0 : weight, alias.name());
+    return new Resolved(reply.config(), reply.additional(), reply.additional() == null ? 0 : weight, alias.name(),
+        events);
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.events.EventQueue;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.Invocation;
 import dev.lamina.actors.function.InvocationResult;
@@ -21,10 +22,13 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.util.ByteString;
 
 /**
- * Synchronous Invoke (§2 of the contract): validates the request, resolves the qualifier to a
- * version (cached: no registry round trip on the warm path; an alias picks one of its versions by
- * weight) and asks that version's {@link FunctionActor}, whose sandbox answers the caller
- * directly. A missing function is reported with its {@code $LATEST}-qualified ARN.
+ * Invoke (§2 of the contract): validates the request, resolves the qualifier to a version
+ * (cached: no registry round trip on the warm path; an alias picks one of its versions by weight)
+ * and asks that version's {@link FunctionActor}, whose sandbox answers the caller directly. A
+ * missing function is reported with its {@code $LATEST}-qualified ARN.
+ *
+ * <p>An {@code Event} invocation is handed to one partition of the function's {@link EventQueue}
+ * instead (round robin) and accepted once it is in the journal; the result then has no payload.
  */
 public final class InvokeService {
 
@@ -43,12 +47,18 @@ public final class InvokeService {
   private final RegistryClient registry;
   private final ClusterSharding sharding;
   private final Duration initTimeout;
+  private final int partitions;
+  private final Duration enqueueTimeout;
+  private final java.util.concurrent.atomic.AtomicInteger nextPartition = new java.util.concurrent.atomic.AtomicInteger();
 
-  public InvokeService(ActorSystem<?> system, NodeSettings settings, RegistryClient registry, Duration initTimeout) {
+  public InvokeService(ActorSystem<?> system, NodeSettings settings, RegistryClient registry, Duration initTimeout,
+      int partitions) {
     this.settings = settings;
     this.registry = registry;
     this.sharding = ClusterSharding.get(system);
     this.initTimeout = initTimeout;
+    this.partitions = partitions;
+    this.enqueueTimeout = Duration.ofSeconds(30);
   }
 
   /**
@@ -65,6 +75,11 @@ public final class InvokeService {
           + "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
           + "[Event, RequestResponse, DryRun]");
     }
+    if (type.equals("Event") && payload.size() > settings.maxAsyncPayloadBytes()) {
+      throw new LambdaError(LambdaError.Code.RequestEntityTooLargeException, payload.size()
+          + " byte payload is too large for the Event invocation type (limit " + settings.maxAsyncPayloadBytes()
+          + " bytes)");
+    }
     if (payload.size() > settings.maxSyncPayloadBytes()) {
       throw new LambdaError(LambdaError.Code.RequestEntityTooLargeException,
           "Request must be smaller than " + settings.maxSyncPayloadBytes() + " bytes for the InvokeFunction operation");
@@ -72,12 +87,14 @@ public final class InvokeService {
     ByteString event = payload.isEmpty() ? EMPTY_EVENT : payload;
     checkJson(event);
     String clientContext = decodeClientContext(options.clientContextBase64());
-    if (type.equals("Event")) {
-      throw LambdaError.invalid("Asynchronous (Event) invocations are not available in this Lamina version yet.");
-    }
     return registry.resolve(fn.name(), qualifier).thenCompose(resolved -> {
       if (type.equals("DryRun")) {
         return CompletableFuture.completedFuture(null);
+      }
+      if (type.equals("Event")) {
+        String requestId = UUID.randomUUID().toString();
+        return enqueue(fn.name(), qualifier, event.toArray(), requestId)
+            .thenApply(id -> InvocationResult.ran(id, null, false, null, null));
       }
       String requestId = UUID.randomUUID().toString();
       // Through an alias the runtime sees the alias ARN; the version that runs is chosen here.
@@ -88,7 +105,20 @@ public final class InvokeService {
     });
   }
 
-  private CompletionStage<InvocationResult> ask(FunctionConfig config, Invocation invocation) {
+  /**
+   * Puts an event into one partition of the function's queue; completes with its request id once
+   * it is durable. The function is not looked up here.
+   */
+  public CompletionStage<String> enqueue(String function, String qualifier, byte[] payload, String requestId) {
+    int partition = Math.floorMod(nextPartition.getAndIncrement(), partitions);
+    return sharding.entityRefFor(EventQueue.TYPE_KEY, EventQueue.entityId(function, partition))
+        .<EventQueue.Accepted>ask(replyTo -> new EventQueue.Enqueue(requestId, qualifier, payload, replyTo),
+            enqueueTimeout)
+        .thenApply(EventQueue.Accepted::requestId);
+  }
+
+  /** Runs {@code invocation} on {@code config}'s version, as a synchronous invoke does. */
+  public CompletionStage<InvocationResult> ask(FunctionConfig config, Invocation invocation) {
     Duration timeout = Duration.ofSeconds(config.timeoutSeconds()).plus(initTimeout).plusSeconds(30);
     return sharding.entityRefFor(FunctionActor.TYPE_KEY, FunctionActor.entityId(config.name(), config.version()))
         .<InvocationResult>ask(replyTo -> new FunctionActor.Invoke(config, invocation, replyTo), timeout);

@@ -9,6 +9,7 @@ import java.nio.file.Path;
  * @param maxZippedBytes direct-upload zip limit (Lambda: 52,428,800)
  * @param maxUnzippedBytes unzipped code limit (Lambda: 262,144,000)
  * @param maxSyncPayloadBytes synchronous Invoke request limit (Lambda: 6,291,456)
+ * @param maxAsyncPayloadBytes {@code Event} Invoke request limit (Lambda: 262,144; 1 MB since late 2025)
  * @param maxEnvironmentBytes environment variables limit, measured on their JSON (Lambda: 4 KB)
  * @param maxLayersPerFunction layers one function may use (Lambda: 5)
  */
@@ -22,6 +23,7 @@ public record NodeSettings(
     long maxUnzippedBytes,
     long maxCreateRequestBytes,
     long maxSyncPayloadBytes,
+    long maxAsyncPayloadBytes,
     int maxEnvironmentBytes,
     int defaultTimeoutSeconds,
     int maxTimeoutSeconds,
@@ -46,6 +48,7 @@ public record NodeSettings(
         lim.getBytes("unzipped-code-bytes"),
         lim.getBytes("create-request-bytes"),
         lim.getBytes("sync-payload-bytes"),
+        lim.getBytes("async-payload-bytes"),
         lim.getBytes("environment-bytes").intValue(),
         lim.getInt("default-timeout-seconds"),
         lim.getInt("max-timeout-seconds"),
@@ -61,6 +64,16 @@ public record NodeSettings(
   /** {@code arn:aws:lambda:<region>:<account>:function:} */
   public String functionArnPrefix() {
     return "arn:aws:lambda:" + region + ":" + accountId + ":function:";
+  }
+
+  /** {@code arn:aws:sqs:<region>:<account>:} */
+  public String queueArnPrefix() {
+    return "arn:aws:sqs:" + region + ":" + accountId + ":";
+  }
+
+  /** {@code arn:aws:lambda:<region>:<account>:event-source-mapping:} */
+  public String mappingArnPrefix() {
+    return "arn:aws:lambda:" + region + ":" + accountId + ":event-source-mapping:";
   }
 
   /** {@code arn:aws:lambda:<region>:<account>:layer:} */

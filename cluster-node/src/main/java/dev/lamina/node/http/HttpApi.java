@@ -12,7 +12,9 @@ import dev.lamina.node.api.LayerService;
 import dev.lamina.node.api.ProvisionedService;
 import java.util.List;
 import dev.lamina.node.api.FunctionService;
+import dev.lamina.node.api.EventConfigService;
 import dev.lamina.node.api.InvokeService;
+import dev.lamina.node.api.MappingService;
 import dev.lamina.node.api.NodeSettings;
 import dev.lamina.persistence.code.CodeDigest;
 import dev.lamina.persistence.code.CodeStore;
@@ -59,11 +61,16 @@ public final class HttpApi {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   private static final String FUNCTIONS = "/2015-03-31/functions";
   private static final String LAYERS = "/2018-10-31/layers";
+  private static final String EVENT_CONFIG_FUNCTIONS = "/2019-09-25/functions/";
+  private static final String MAPPINGS = "/2015-03-31/event-source-mappings";
 
   private final ActorSystem<?> system;
   private final NodeSettings settings;
   private final FunctionService functions;
   private final InvokeService invoker;
+  private final EventConfigService eventConfigs;
+  private final MappingService mappings;
+  private final SqsApi sqs;
   private final LogStore logs;
   private final CodeStore code;
   private final String launcher;
@@ -74,7 +81,11 @@ public final class HttpApi {
   private volatile int boundPort;
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
-      LogStore logs, CodeStore code, String launcher, Executor blocking, Supplier<String> metrics) {
+      EventConfigService eventConfigs, MappingService mappings, SqsApi sqs, LogStore logs, CodeStore code,
+      String launcher, Executor blocking, Supplier<String> metrics) {
+    this.eventConfigs = eventConfigs;
+    this.mappings = mappings;
+    this.sqs = sqs;
     this.metrics = metrics;
     this.system = system;
     this.settings = settings;
@@ -124,6 +135,13 @@ public final class HttpApi {
   private CompletionStage<HttpResponse> route(HttpRequest request, String requestId) {
     String path = request.getUri().path();
     HttpMethod method = request.method();
+    Optional<String> target = header(request, "X-Amz-Target");
+    if (target.isPresent() && target.get().startsWith("AmazonSQS.") && method == HttpMethods.POST
+        && (path.isEmpty() || path.equals("/"))) {
+      String host = reachableHost(request) + ":" + boundPort;
+      return body(request, 2 * 1024 * 1024, "SQS")
+          .thenCompose(b -> sqs.handle(target.get().substring("AmazonSQS.".length()), b, host));
+    }
     if (path.endsWith("/") && path.length() > 1) {
       path = path.substring(0, path.length() - 1);
     }
@@ -246,6 +264,18 @@ public final class HttpApi {
           discard(request);
           return functions.deleteAlias(name, alias).thenApply(v -> HttpResponse.create().withStatus(204));
         }
+      }
+    }
+    if (path.startsWith(EVENT_CONFIG_FUNCTIONS)) {
+      CompletionStage<HttpResponse> eventConfig = eventInvokeConfig(request, path, method);
+      if (eventConfig != null) {
+        return eventConfig;
+      }
+    }
+    if (path.equals(MAPPINGS) || path.startsWith(MAPPINGS + "/")) {
+      CompletionStage<HttpResponse> mapping = mappings(request, path, method);
+      if (mapping != null) {
+        return mapping;
       }
     }
     if (path.startsWith("/2019-09-30/functions/") && path.endsWith("/provisioned-concurrency")) {
@@ -395,6 +425,71 @@ public final class HttpApi {
     return n;
   }
 
+  // ---- Asynchronous invocation ----------------------------------------------------------------
+
+  /** Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s); null when none matches. */
+  private CompletionStage<HttpResponse> eventInvokeConfig(HttpRequest request, String path, HttpMethod method) {
+    String[] parts = path.substring(EVENT_CONFIG_FUNCTIONS.length()).split("/", -1);
+    if (parts.length < 2 || !parts[1].equals("event-invoke-config")) {
+      return null;
+    }
+    String name = decode(parts[0]);
+    String qualifier = query(request, "Qualifier");
+    if (parts.length == 3 && parts[2].equals("list") && method == HttpMethods.GET) {
+      discard(request);
+      return eventConfigs.list(name, query(request, "Marker"), intQuery(request, "MaxItems"))
+          .thenApply(n -> json(200, n));
+    }
+    if (parts.length != 2) {
+      return null;
+    }
+    if (method == HttpMethods.PUT || method == HttpMethods.POST) {
+      boolean update = method == HttpMethods.POST;
+      return body(request, 1024 * 1024, update ? "UpdateFunctionEventInvokeConfig" : "PutFunctionEventInvokeConfig")
+          .thenCompose(b -> eventConfigs.put(name, qualifier, jsonBody(b), update))
+          .thenApply(n -> json(200, n));
+    }
+    if (method == HttpMethods.GET) {
+      discard(request);
+      return eventConfigs.get(name, qualifier).thenApply(n -> json(200, n));
+    }
+    if (method == HttpMethods.DELETE) {
+      discard(request);
+      return eventConfigs.delete(name, qualifier).thenApply(v -> HttpResponse.create().withStatus(204));
+    }
+    return null;
+  }
+
+  /** Create/Get/Update/Delete/ListEventSourceMapping(s); null when none matches. */
+  private CompletionStage<HttpResponse> mappings(HttpRequest request, String path, HttpMethod method) {
+    if (path.equals(MAPPINGS)) {
+      if (method == HttpMethods.POST) {
+        return body(request, 1024 * 1024, "CreateEventSourceMapping")
+            .thenCompose(b -> mappings.create(jsonBody(b))).thenApply(n -> json(202, n));
+      }
+      if (method == HttpMethods.GET) {
+        discard(request);
+        return mappings.list(query(request, "EventSourceArn"), query(request, "FunctionName"),
+            query(request, "Marker"), intQuery(request, "MaxItems")).thenApply(n -> json(200, n));
+      }
+      return null;
+    }
+    String uuid = decode(path.substring(MAPPINGS.length() + 1));
+    if (method == HttpMethods.GET) {
+      discard(request);
+      return mappings.get(uuid).thenApply(n -> json(200, n));
+    }
+    if (method == HttpMethods.PUT) {
+      return body(request, 1024 * 1024, "UpdateEventSourceMapping")
+          .thenCompose(b -> mappings.update(uuid, jsonBody(b))).thenApply(n -> json(202, n));
+    }
+    if (method == HttpMethods.DELETE) {
+      discard(request);
+      return mappings.delete(uuid).thenApply(n -> json(202, n));
+    }
+    return null;
+  }
+
   // ---- Layers ---------------------------------------------------------------------------------
 
   /** The layer operations, or null when none matches (the caller answers 404). */
@@ -503,6 +598,11 @@ public final class HttpApi {
           if (result.refused()) {
             throw new CompletionException(new LambdaError(LambdaError.Code.valueOf(result.errorCode()),
                 result.errorMessage(), result.errorReason()));
+          }
+          if (result.payload() == null) {
+            // An Event invocation: accepted, in the journal.
+            return HttpResponse.create().withStatus(202)
+                .addHeader(RawHeader.create("x-amzn-RequestId", result.requestId()));
           }
           return invokeResponse(result);
         });
