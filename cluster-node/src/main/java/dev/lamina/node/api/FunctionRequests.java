@@ -333,8 +333,15 @@ final class FunctionRequests {
       return dflt;
     }
     String arn = d.path("TargetArn").asText("");
+    if (!arn.isEmpty() && !DEAD_LETTER_ARN.matcher(arn).matches()) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + arn
+          + "' at 'deadLetterConfig.targetArn' failed to satisfy constraint: Member must satisfy regular expression "
+          + "pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()");
+    }
     return arn.isEmpty() ? null : arn;
   }
+
+  private static final Pattern DEAD_LETTER_ARN = Pattern.compile("(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()");
 
   private static String logFormat(JsonNode body, String dflt) {
     String f = body.path("LoggingConfig").path("LogFormat").asText(null);

@@ -77,6 +77,41 @@ public final class FunctionService {
 
   // ---- functions ---------------------------------------------------------------------------
 
+  /**
+   * A dead-letter queue must be a Lamina queue that exists. Lambda checks it through the
+   * function's role and answers a missing queue with the role's message, so Lamina does too.
+   */
+  private CompletionStage<Void> checkDeadLetter(String arn) {
+    if (arn == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String service = arn.split(":", -1).length > 2 ? arn.split(":", -1)[2] : "";
+    if (service.equals("sns")) {
+      return CompletableFuture.failedFuture(LambdaError.invalid(
+          "The provided execution role does not have permissions to call Publish on SNS"));
+    }
+    LambdaError noQueue = LambdaError.invalid(
+        "The provided execution role does not have permissions to call SendMessage on SQS");
+    if (!service.equals("sqs")) {
+      return CompletableFuture.failedFuture(LambdaError.invalid("The dead-letter target " + arn
+          + " is not supported: Lamina sends dead letters to its queues (arn:aws:sqs:...)."));
+    }
+    String prefix = settings.queueArnPrefix();
+    String queue = arn.startsWith(prefix) ? arn.substring(prefix.length()) : "";
+    if (queue.isEmpty() || queue.contains("/") || queue.contains(":")) {
+      return CompletableFuture.failedFuture(noQueue);
+    }
+    return sharding.entityRefFor(dev.lamina.actors.queue.QueueActor.TYPE_KEY, queue)
+        .<dev.lamina.actors.queue.QueueActor.Reply>ask(dev.lamina.actors.queue.QueueActor.GetInfo::new,
+            java.time.Duration.ofSeconds(10))
+        .thenApply(reply -> {
+          if (reply.errorCode() != null) {
+            throw noQueue;
+          }
+          return null;
+        });
+  }
+
   /** CreateFunction; with {@code Publish}, the reply is version 1. */
   public CompletionStage<FunctionConfig> create(JsonNode body) {
     FunctionName fn = FunctionName.parse(body.path("FunctionName").asText(null));
@@ -85,6 +120,7 @@ public final class FunctionService {
     }
     // Decoding up to 50 MB of base64 is blocking work, like inspecting and storing the zip.
     return CompletableFuture.supplyAsync(() -> FunctionRequests.create(settings, fn.name(), body), blocking)
+        .thenCompose(request -> checkDeadLetter(request.config().deadLetterTargetArn()).thenApply(v -> request))
         .thenCompose(request -> layers.resolve(request.layers()).thenCompose(refs ->
             registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenApply(existing -> {
               if (existing.config() != null) {
@@ -187,8 +223,11 @@ public final class FunctionService {
     return registry.ask(fn.name(), r -> new FunctionRegistry.Get(null, r)).thenCompose(reply -> {
       FunctionConfig current = reply.configOrThrow();
       FunctionConfig changed = FunctionRequests.updateConfiguration(settings, current, body);
-      CompletionStage<List<LayerRef>> refs = layerArns == null
-          ? CompletableFuture.completedFuture(current.layers()) : layers.resolve(layerArns);
+      CompletionStage<List<LayerRef>> refs = (java.util.Objects.equals(changed.deadLetterTargetArn(),
+          current.deadLetterTargetArn()) ? CompletableFuture.<Void>completedFuture(null)
+          : checkDeadLetter(changed.deadLetterTargetArn()))
+          .thenCompose(v -> layerArns == null
+              ? CompletableFuture.completedFuture(current.layers()) : layers.resolve(layerArns));
       return refs.thenCompose(layerRefs -> {
         FunctionConfig updated = changed.withLayers(layerRefs);
         uploads.checkCombined(updated.totalUnzippedSize());

@@ -21,10 +21,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** The {@code lamina} command line: start a node, invoke a function, read its logs. */
+/** The {@code lamina} command line: start a node, invoke a function, read its logs, work with queues. */
 @Command(name = "lamina", mixinStandardHelpOptions = true, version = "lamina 0.1.0",
     description = "A self-hosted, AWS-Lambda-compatible function platform.",
-    subcommands = {Main.Serve.class, Main.Invoke.class, Main.Logs.class})
+    subcommands = {Main.Serve.class, Main.Invoke.class, Main.Logs.class, QueueCommand.class})
 public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
@@ -74,13 +74,15 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  @Command(name = "invoke", description = "Invoke a function synchronously and print its response.")
+  @Command(name = "invoke", description = "Invoke a function and print its response (--async: queue it as an Event).")
   static final class Invoke implements Callable<Integer> {
     @Parameters(index = "0", description = "function name, name:qualifier or ARN") String function;
     @Option(names = "--qualifier", description = "version or alias to invoke") String qualifier;
     @Option(names = "--payload", defaultValue = "{}", description = "JSON payload") String payload;
     @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
     @Option(names = "--log", description = "also print the invocation's log tail") boolean tail;
+    @Option(names = "--async", description = "an Event invocation: queued, answered with its request id")
+    boolean async;
 
     @Override
     public Integer call() throws Exception {
@@ -91,8 +93,19 @@ public final class Main implements Callable<Integer> {
       if (tail) {
         request.header("X-Amz-Log-Type", "Tail");
       }
+      if (async) {
+        request.header("X-Amz-Invocation-Type", "Event");
+      }
       HttpResponse<String> response = HttpClient.newHttpClient().send(request.build(),
           HttpResponse.BodyHandlers.ofString());
+      if (async) {
+        if (response.statusCode() != 202) {
+          System.err.println(response.body());
+          return 1;
+        }
+        System.out.println("accepted " + response.headers().firstValue("x-amzn-RequestId").orElse(""));
+        return 0;
+      }
       System.out.println(response.body());
       response.headers().firstValue("X-Amz-Log-Result").ifPresent(l ->
           System.err.print(new String(Base64.getDecoder().decode(l), StandardCharsets.UTF_8)));
