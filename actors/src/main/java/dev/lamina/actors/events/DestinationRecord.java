@@ -77,7 +77,11 @@ public final class DestinationRecord {
     if (message != null && !message.isEmpty()) {
       byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
       if (bytes.length > DLQ_MESSAGE_LIMIT) {
-        message = new String(bytes, 0, DLQ_MESSAGE_LIMIT, StandardCharsets.UTF_8);
+        int end = DLQ_MESSAGE_LIMIT;
+        while (end > 0 && (bytes[end] & 0xC0) == 0x80) {
+          end--;  // never cut a character in two
+        }
+        message = new String(bytes, 0, end, StandardCharsets.UTF_8);
       }
       attributes.add(new EventDispatch.Attribute("ErrorMessage", "String", message));
     }

@@ -67,7 +67,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   }
 
   public sealed interface Command extends CborSerializable
-      permits Enqueue, Wake, GetDepth, Due, Outcome, Delivered, DeliveryFailed, Redeliver, Flush, Idle {}
+      permits Enqueue, Wake, GetDepth, Due, Outcome, Delivered, DeliveryFailed, Redeliver, Flush, Idle, AcceptNow {}
 
   /** Accepts one event; the reply ({@link Accepted}) comes once it is durable. */
   public record Enqueue(String requestId, String qualifier, byte[] payload, ActorRef<Accepted> replyTo)
@@ -96,6 +96,9 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   private record Flush() implements Command {}
 
   private record Idle() implements Command {}
+
+  /** Writes the events accepted since the last write, in one journal write. */
+  private record AcceptNow() implements Command {}
 
   public sealed interface Event extends CborSerializable permits Queued, Rescheduled, Finished {}
 
@@ -139,6 +142,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     final PriorityQueue<Timed> delayed = new PriorityQueue<>(Comparator.comparingLong(Timed::notBefore));
     final Set<String> busy = new HashSet<>();
     final List<String> toFinish = new ArrayList<>();
+    final List<Enqueue> accepting = new ArrayList<>();
+    boolean acceptQueued;
     int running;
     int window;
   }
@@ -156,7 +161,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   private final Clock clock;
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
-  private final Metrics.EventMeters meters;
+  private final Metrics metrics;
   private final Consumer<ActorRef<Command>> passivate;
   private final org.slf4j.Logger log;
 
@@ -170,7 +175,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     this.clock = clock;
     this.ctx = ctx;
     this.timers = timers;
-    this.meters = metrics.events(function);
+    this.metrics = metrics;
     this.passivate = passivate;
     this.log = ctx.getLog();
   }
@@ -188,6 +193,14 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, dispatch, clock, metrics,
             self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+  }
+
+  /**
+   * The function's meters, looked up on each use: deleting a function removes its series, and a
+   * function created again under the name must count into fresh ones.
+   */
+  private Metrics.EventMeters meters() {
+    return metrics.events(function);
   }
 
   @Override
@@ -234,7 +247,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
-          meters.depth().addAndGet(state.pending.size());
+          meters().depth().addAndGet(state.pending.size());
           dispatch(state);
         })
         .build();
@@ -254,6 +267,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         .onCommand(Redeliver.class, (state, cmd) -> Effect().none().thenRun(s -> deliver(cmd.requestId(),
             cmd.delivery())))
         .onCommand(Flush.class, this::onFlush)
+        .onCommand(AcceptNow.class, this::onAcceptNow)
         .onCommand(Idle.class, (state, cmd) -> {
           if (state.pending.isEmpty() && state.busy.isEmpty()) {
             passivate.accept(ctx.getSelf());
@@ -263,17 +277,43 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         .build();
   }
 
+  /**
+   * Group commit: events that arrive while a journal write is running wait (stashed by Pekko), are
+   * gathered when it ends, and go into the journal together in the next write.
+   */
   private Effect<Event, State> onEnqueue(State state, Enqueue cmd) {
     if (state.pending.containsKey(cmd.requestId())) {
       return Effect().reply(cmd.replyTo(), new Accepted(cmd.requestId()));  // a retried hand-over
     }
-    return Effect().persist(new Queued(cmd.requestId(), cmd.qualifier(), cmd.payload(), clock.millis()))
-        .thenRun(s -> {
-          meters.accepted().increment();
-          meters.depth().incrementAndGet();
-          dispatch(s);
-        })
-        .thenReply(cmd.replyTo(), s -> new Accepted(cmd.requestId()));
+    state.accepting.add(cmd);
+    if (!state.acceptQueued) {
+      state.acceptQueued = true;
+      ctx.getSelf().tell(new AcceptNow());
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onAcceptNow(State state, AcceptNow cmd) {
+    state.acceptQueued = false;
+    if (state.accepting.isEmpty()) {
+      return Effect().none();
+    }
+    List<Enqueue> batch = List.copyOf(state.accepting);
+    state.accepting.clear();
+    long now = clock.millis();
+    Set<String> seen = new HashSet<>();
+    List<Event> events = new ArrayList<>(batch.size());
+    for (Enqueue e : batch) {
+      if (seen.add(e.requestId()) && !state.pending.containsKey(e.requestId())) {
+        events.add(new Queued(e.requestId(), e.qualifier(), e.payload(), now));
+      }
+    }
+    return Effect().persist(events).thenRun(s -> {
+      meters().accepted().increment(events.size());
+      meters().depth().addAndGet(events.size());
+      batch.forEach(e -> e.replyTo().tell(new Accepted(e.requestId())));
+      dispatch(s);
+    });
   }
 
   /** Starts attempts while the window allows, and arms the timer for the next delayed event. */
@@ -294,8 +334,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
       }
       s.busy.add(id);
       s.running++;
-      meters.dispatched().increment();
-      meters.ageAtDispatch().record(Math.max(0, now - p.acceptedAt), TimeUnit.MILLISECONDS);
+      meters().dispatched().increment();
+      meters().ageAtDispatch().record(Math.max(0, now - p.acceptedAt), TimeUnit.MILLISECONDS);
       ctx.pipeToSelf(dispatch.run(function, p.qualifier, id, ByteString.fromArrayUnsafe(p.payload), p.acceptedAt),
           (attempt, failure) -> new Outcome(id, attempt != null ? attempt : systemError(failure)));
     }
@@ -336,12 +376,12 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
       case FUNCTION_ERROR -> {
         int errors = p.functionErrors + 1;
         if (errors > maxRetries) {
-          meters.retriesExhausted().increment();
+          meters().retriesExhausted().increment();
           return handle(state, p, a, invokeCount, "RetriesExhausted");
         }
         long next = now + settings.retryDelay(errors).toMillis();
         if (next - p.acceptedAt > maxAgeMillis) {
-          meters.expired().increment();
+          meters().expired().increment();
           return handle(state, p, a, invokeCount, "EventAgeExceeded");
         }
         return reschedule(state, new Rescheduled(p.requestId, invokeCount, errors, p.throttles, next));
@@ -353,23 +393,23 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         int throttles = p.throttles + 1;
         long next = now + settings.backoff(throttles).toMillis();
         if (next - p.acceptedAt > maxAgeMillis) {
-          meters.expired().increment();
+          meters().expired().increment();
           return handle(state, p, a, invokeCount, "EventAgeExceeded");
         }
         return reschedule(state, new Rescheduled(p.requestId, invokeCount, p.functionErrors, throttles, next));
       }
       case EXPIRED -> {
-        meters.expired().increment();
+        meters().expired().increment();
         return handle(state, p, a, invokeCount, "EventAgeExceeded");
       }
       case RESERVED_ZERO -> {
-        meters.retriesExhausted().increment();
+        meters().retriesExhausted().increment();
         return handle(state, p, a, invokeCount, "RetriesExhausted");
       }
       default -> {
         log.info("event {} of {} dropped: the function or its qualifier {} no longer exists", p.requestId, function,
             p.qualifier);
-        meters.discarded().increment();
+        meters().discarded().increment();
         return Effect().none().thenRun(s -> finish(s, p.requestId));
       }
     }
@@ -380,7 +420,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   }
 
   private Effect<Event, State> reschedule(State state, Rescheduled next) {
-    meters.retried().increment();
+    meters().retried().increment();
     return Effect().persist(next).thenRun(s -> {
       s.busy.remove(next.requestId());
       dispatch(s);
@@ -404,7 +444,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
       if (!success) {
         log.info("event {} of {} failed ({}) and has no destination or DLQ: discarded", p.requestId, function,
             condition);
-        meters.discarded().increment();
+        meters().discarded().increment();
       }
       return Effect().none().thenRun(s -> finish(s, p.requestId));
     }
@@ -425,10 +465,10 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         (ok, failure) -> {
           if (failure == null) {
             if (!d.targets().isEmpty()) {
-              (d.success() ? meters.toSuccessDestination() : meters.toFailureDestination()).increment();
+              (d.success() ? meters().toSuccessDestination() : meters().toFailureDestination()).increment();
             }
             if (!d.dlqTargets().isEmpty()) {
-              meters.toFailureDestination().increment();
+              meters().toFailureDestination().increment();
             }
             return new Delivered(requestId);
           }
@@ -441,7 +481,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     if (d.tries() + 1 >= settings.deliveryAttempts()) {
       log.error("event {} of {}: its record could not be delivered to {} {} after {} tries ({}); dropped",
           cmd.requestId(), function, d.targets(), d.dlqTargets(), d.tries() + 1, cmd.error());
-      meters.discarded().increment();
+      meters().discarded().increment();
       return Effect().none().thenRun(s -> finish(s, cmd.requestId()));
     }
     log.warn("event {} of {}: delivery to {} {} failed ({}), trying again", cmd.requestId(), function, d.targets(),
@@ -470,7 +510,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     List<String> done = List.copyOf(state.toFinish);
     state.toFinish.clear();
     return Effect().persist(new Finished(done)).thenRun(s -> {
-      meters.depth().addAndGet(-done.size());
+      meters().depth().addAndGet(-done.size());
       dispatch(s);
     });
   }

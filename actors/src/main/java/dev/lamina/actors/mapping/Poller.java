@@ -43,6 +43,14 @@ public final class Poller {
 
   public sealed interface Command {}
 
+  /**
+   * Stops polling: long polls are withdrawn, messages received from now on are released at once
+   * (visible again), batches already running finish (and delete what succeeded), then it stops.
+   */
+  public record Stop() implements Command {}
+
+  private record GiveUp() implements Command {}
+
   private record Received(int slot, List<QueueMessage> messages, String error) implements Command {}
 
   private record Filled(int slot, List<QueueMessage> first, List<QueueMessage> more) implements Command {}
@@ -69,6 +77,10 @@ public final class Poller {
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final ClusterSharding sharding;
+  private final java.util.Map<Integer, List<QueueMessage>> filling = new java.util.HashMap<>();
+  private final java.util.Set<Integer> waitingOnTimer = new java.util.HashSet<>();
+  private boolean stopping;
+  private int liveSlots;
 
   private Poller(MappingConfig config, String queue, String region, EventDispatch dispatch, Metrics metrics,
       Clock clock, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
@@ -88,6 +100,7 @@ public final class Poller {
       EventDispatch dispatch, Metrics metrics, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       Poller poller = new Poller(config, queue, region, dispatch, metrics, clock, ctx, timers);
+      poller.liveSlots = concurrency;
       for (int slot = 0; slot < concurrency; slot++) {
         poller.receive(slot);
       }
@@ -97,12 +110,22 @@ public final class Poller {
 
   private Behavior<Command> behavior() {
     return Behaviors.receive(Command.class)
+        .onMessage(Stop.class, stop -> onStop())
+        .onMessage(GiveUp.class, g -> Behaviors.stopped())
         .onMessage(Poll.class, p -> {
+          waitingOnTimer.remove(p.slot());
           receive(p.slot());
-          return Behaviors.same();
+          return slotsLeft();
         })
         .onMessage(Received.class, this::onReceived)
         .onMessage(Fill.class, f -> {
+          waitingOnTimer.remove(f.slot());
+          filling.remove(f.slot());
+          if (stopping) {
+            release(f.first());
+            liveSlots--;
+            return slotsLeft();
+          }
           int more = config.batchSize() - f.first().size();
           ctx.pipeToSelf(receiveFrom(more, 0), (reply, failure) -> new Filled(f.slot(), f.first(),
               reply == null || reply.errorCode() != null ? List.of() : reply.messages()));
@@ -118,7 +141,46 @@ public final class Poller {
         .build();
   }
 
+  private Behavior<Command> onStop() {
+    if (stopping) {
+      return Behaviors.same();
+    }
+    stopping = true;
+    sharding.entityRefFor(QueueActor.TYPE_KEY, queue).tell(new QueueActor.CancelWaits(ctx.getSelf()));
+    for (int slot : List.copyOf(waitingOnTimer)) {
+      timers.cancel("poll-" + slot);
+      timers.cancel("fill-" + slot);
+      List<QueueMessage> gathered = filling.remove(slot);
+      if (gathered != null) {
+        release(gathered);
+      }
+      liveSlots--;
+    }
+    waitingOnTimer.clear();
+    timers.startSingleTimer("give-up", new GiveUp(), RECEIVE_WAIT.plusSeconds(15));
+    return slotsLeft();
+  }
+
+  private Behavior<Command> slotsLeft() {
+    return stopping && liveSlots <= 0 ? Behaviors.stopped() : Behaviors.same();
+  }
+
+  /** Makes messages this poller will not process visible again at once. */
+  private void release(List<QueueMessage> messages) {
+    if (messages.isEmpty()) {
+      return;
+    }
+    List<QueueActor.Entry> entries = messages.stream()
+        .map(m -> new QueueActor.Entry(m.messageId(), m.receiptHandle(), 0)).toList();
+    sharding.entityRefFor(QueueActor.TYPE_KEY, queue).tell(new QueueActor.ChangeVisibility(entries,
+        ctx.getSystem().ignoreRef()));
+  }
+
   private void receive(int slot) {
+    if (stopping) {
+      liveSlots--;
+      return;
+    }
     int max = config.batchSize();
     ctx.pipeToSelf(receiveFrom(max, RECEIVE_WAIT.toMillis()), (reply, failure) -> failure != null
         ? new Received(slot, List.of(), failure.toString())
@@ -127,17 +189,26 @@ public final class Poller {
 
   private CompletionStage<QueueActor.Reply> receiveFrom(int max, long waitMillis) {
     return sharding.entityRefFor(QueueActor.TYPE_KEY, queue).ask(
-        replyTo -> new QueueActor.Receive(max, null, waitMillis, replyTo), Duration.ofMillis(waitMillis + 10_000));
+        replyTo -> new QueueActor.Receive(max, null, waitMillis, ctx.getSelf(), replyTo),
+        Duration.ofMillis(waitMillis + 10_000));
   }
 
   private Behavior<Command> onReceived(Received r) {
+    if (stopping) {
+      release(r.messages());
+      liveSlots--;
+      return slotsLeft();
+    }
     if (r.error() != null) {
       ctx.getLog().warn("event source mapping {}: receiving from {} failed: {}", config.uuid(), queue, r.error());
+      waitingOnTimer.add(r.slot());
       timers.startSingleTimer("poll-" + r.slot(), new Poll(r.slot()), Duration.ofSeconds(5));
     } else if (r.messages().isEmpty()) {
       receive(r.slot());
     } else if (config.maximumBatchingWindowSeconds() > 0 && r.messages().size() < config.batchSize()) {
       // Gather more for the batching window, then invoke with what is there.
+      waitingOnTimer.add(r.slot());
+      filling.put(r.slot(), r.messages());
       timers.startSingleTimer("fill-" + r.slot(), new Fill(r.slot(), r.messages()),
           Duration.ofSeconds(config.maximumBatchingWindowSeconds()));
     } else {
@@ -154,12 +225,15 @@ public final class Poller {
 
   private Behavior<Command> onDone(Done d) {
     metrics.mappingBatches(config.uuid(), d.outcome().result()).increment();
-    if (d.outcome().backOff()) {
+    if (stopping) {
+      liveSlots--;
+    } else if (d.outcome().backOff()) {
+      waitingOnTimer.add(d.slot());
       timers.startSingleTimer("poll-" + d.slot(), new Poll(d.slot()), Duration.ofSeconds(1));
     } else {
       receive(d.slot());
     }
-    return Behaviors.same();
+    return slotsLeft();
   }
 
   /** Invokes the function with {@code batch}; bisects on a function error when configured. */

@@ -13,8 +13,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 /**
  * The node's pollers: one {@link Poller} child per enabled event source mapping. {@link Sync} gives
  * the full list of mappings; pollers whose mapping changed are replaced, those of deleted or
- * disabled mappings stop (their received messages become visible again after the visibility
- * timeout).
+ * disabled mappings stop (messages they had received but not yet handed to the function become
+ * visible again at once).
  */
 public final class Pollers {
 
@@ -40,7 +40,7 @@ public final class Pollers {
             for (String uuid : List.copyOf(running.keySet())) {
               MappingConfig now = wanted.get(uuid);
               if (now == null || !now.equals(running.get(uuid))) {
-                ctx.stop(children.remove(uuid));
+                children.remove(uuid).tell(new Poller.Stop());  // it releases what it holds, then stops
                 running.remove(uuid);
               }
             }

@@ -57,7 +57,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   public sealed interface Command extends CborSerializable
       permits Create, GetInfo, SetAttributes, DeleteQueue, Send, Receive, DeleteMessages, ChangeVisibility, Purge,
-          StartMove, ListMoves, CancelMove, Tick, MovedOut, MoveOutFailed, MoveStep {}
+          StartMove, ListMoves, CancelMove, Tick, MovedOut, MoveOutFailed, MoveStep, SendNow, CancelWaits {}
 
   /** Creates the queue; an existing queue with other attributes is a QueueNameExists error. */
   public record Create(QueueAttributes attributes, boolean explicitAttributes, ActorRef<Reply> replyTo)
@@ -71,13 +71,33 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   /** A message to send; {@code delaySeconds} null takes the queue's. */
   public record NewMessage(String entryId, String body, List<QueueMessage.Attribute> attributes,
-      Integer delaySeconds, String sourceArn) implements CborSerializable {}
+      Integer delaySeconds, String sourceArn, Kept kept) implements CborSerializable {
+
+    public NewMessage(String entryId, String body, List<QueueMessage.Attribute> attributes, Integer delaySeconds,
+        String sourceArn) {
+      this(entryId, body, attributes, delaySeconds, sourceArn, null);
+    }
+  }
+
+  /** What a message moved to its dead-letter queue keeps: its id and when it was first sent. */
+  public record Kept(String messageId, long sentAt) implements CborSerializable {}
 
   public record Send(List<NewMessage> messages, ActorRef<Reply> replyTo) implements Command {}
 
-  /** Up to {@code max} visible messages, waiting up to {@code waitMillis} for one. */
-  public record Receive(int max, Integer visibilityTimeout, long waitMillis, ActorRef<Reply> replyTo)
-      implements Command {}
+  /**
+   * Up to {@code max} visible messages, waiting up to {@code waitMillis} for one. {@code owner}
+   * (nullable) names the poller waiting, so that it can withdraw its waits when it stops.
+   */
+  public record Receive(int max, Integer visibilityTimeout, long waitMillis, ActorRef<?> owner,
+      ActorRef<Reply> replyTo) implements Command {
+
+    public Receive(int max, Integer visibilityTimeout, long waitMillis, ActorRef<Reply> replyTo) {
+      this(max, visibilityTimeout, waitMillis, null, replyTo);
+    }
+  }
+
+  /** Answers the long polls of {@code owner} now, with nothing. */
+  public record CancelWaits(ActorRef<?> owner) implements Command {}
 
   public record DeleteMessages(List<Entry> entries, ActorRef<Reply> replyTo) implements Command {}
 
@@ -88,8 +108,13 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   public record Purge(ActorRef<Reply> replyTo) implements Command {}
 
-  /** Moves the messages present now to {@code destinationArn} (null: back to their sources). */
-  public record StartMove(String destinationArn, ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * Moves the messages present now to {@code destinationArn} (null: back to their sources).
+   * {@code deadLetterQueue}: another queue names this one in its redrive policy (a function's DLQ
+   * is recognised by its messages, which carry their source).
+   */
+  public record StartMove(String destinationArn, boolean deadLetterQueue, ActorRef<Reply> replyTo)
+      implements Command {}
 
   public record ListMoves(ActorRef<Reply> replyTo) implements Command {}
 
@@ -101,7 +126,15 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   private record MoveOutFailed(List<String> messageIds, String error) implements Command {}
 
-  private record MoveStep(String taskHandle, List<String> moved, String error) implements Command {}
+  /** A batch of a move task ended: {@code moved} are gone from here, {@code released} were not moved. */
+  private record MoveStep(String taskHandle, List<String> moved, List<String> released, String error)
+      implements Command {}
+
+  /** Writes the messages sent since the last write, in one journal write. */
+  private record SendNow() implements Command {}
+
+  /** A send waiting for the next group write: its reply is ready once the messages are stored. */
+  private record PendingSend(List<QueueMessage> messages, ActorRef<Reply> replyTo, Reply reply) {}
 
   /** A failed batch entry: its id, the SQS error code and message. */
   public record Failure(String id, String code, String message) implements CborSerializable {}
@@ -151,6 +184,8 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     final List<Waiter> waiters = new ArrayList<>();
     final List<MoveTask> moves = new ArrayList<>();
     final Map<String, List<String>> moveBacklog = new LinkedHashMap<>();
+    final List<PendingSend> sending = new ArrayList<>();
+    boolean sendQueued;
 
     boolean exists() {
       return attributes != null;
@@ -241,14 +276,26 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
             : Effect().persist(new AttributesSet(cmd.attributes(), clock.millis()))
                 .thenReply(cmd.replyTo(), this::info))
         .onCommand(DeleteQueue.class, (s, cmd) -> !s.exists() ? Effect().reply(cmd.replyTo(), missing())
-            : Effect().persist(new QueueDeleted()).thenRun(this::answerWaiters).thenReply(cmd.replyTo(), this::info))
+            : Effect().persist(new QueueDeleted()).thenRun(this::answerWaiters)
+                .thenReply(cmd.replyTo(), st -> done()))
         .onCommand(Send.class, this::onSend)
+        .onCommand(SendNow.class, this::onSendNow)
         .onCommand(Receive.class, this::onReceive)
         .onCommand(DeleteMessages.class, this::onDelete)
         .onCommand(ChangeVisibility.class, this::onChangeVisibility)
         .onCommand(Purge.class, (s, cmd) -> !s.exists() ? Effect().reply(cmd.replyTo(), missing())
             : Effect().persist(new Purged()).thenReply(cmd.replyTo(), this::info))
         .onCommand(Tick.class, (s, cmd) -> onTick(s))
+        .onCommand(CancelWaits.class, (s, cmd) -> {
+          s.waiters.removeIf(w -> {
+            boolean mine = cmd.owner().equals(w.receive().owner());
+            if (mine) {
+              w.receive().replyTo().tell(received(s, List.of()));
+            }
+            return mine;
+          });
+          return Effect().none();
+        })
         .onCommand(MovedOut.class, (s, cmd) -> {
           cmd.messageIds().forEach(s.moving::remove);
           return Effect().persist(new Removed(cmd.messageIds()));
@@ -271,15 +318,16 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (s.exists()) {
       if (cmd.explicitAttributes() && !s.attributes.equals(cmd.attributes())) {
         return Effect().reply(cmd.replyTo(), Reply.error("QueueNameExists",
-            "A queue already exists with the same name and a different value for attribute(s) "
-                + differences(s.attributes, cmd.attributes())));
+            "A queue already exists with the same name and a different value for attribute "
+                + differences(s.attributes, cmd.attributes()).get(0)));
       }
       return Effect().reply(cmd.replyTo(), info(s));
     }
     return Effect().persist(new Created(cmd.attributes(), clock.millis())).thenReply(cmd.replyTo(), this::info);
   }
 
-  private static String differences(QueueAttributes a, QueueAttributes b) {
+  /** The names of the attributes that differ. */
+  public static List<String> differences(QueueAttributes a, QueueAttributes b) {
     List<String> names = new ArrayList<>();
     if (a.visibilityTimeoutSeconds() != b.visibilityTimeoutSeconds()) {
       names.add("VisibilityTimeout");
@@ -299,7 +347,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (!java.util.Objects.equals(a.redrivePolicy(), b.redrivePolicy())) {
       names.add("RedrivePolicy");
     }
-    return String.join(", ", names);
+    return names;
   }
 
   private Effect<Event, State> onSend(State s, Send cmd) {
@@ -310,8 +358,9 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     List<QueueMessage> stored = new ArrayList<>();
     List<Failure> failures = new ArrayList<>();
     for (NewMessage m : cmd.messages()) {
-      QueueMessage message = new QueueMessage(UUID.randomUUID().toString(), m.body(), m.attributes(),
-          QueueMessage.md5OfBody(m.body()), QueueMessage.md5OfAttributes(m.attributes()), now,
+      QueueMessage message = new QueueMessage(m.kept() != null ? m.kept().messageId() : UUID.randomUUID().toString(),
+          m.body(), m.attributes(), QueueMessage.md5OfBody(m.body()), QueueMessage.md5OfAttributes(m.attributes()),
+          m.kept() != null ? m.kept().sentAt() : now,
           now + 1000L * (m.delaySeconds() != null ? m.delaySeconds() : s.attributes.delaySeconds()), 0, 0, null,
           m.sourceArn());
       if (message.size() > s.attributes.maximumMessageSize()) {
@@ -326,7 +375,32 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (stored.isEmpty()) {
       return Effect().reply(cmd.replyTo(), reply);
     }
-    return Effect().persist(new Sent(stored)).thenRun(this::answerWaiters).thenReply(cmd.replyTo(), st -> reply);
+    // Group commit: sends arriving while a write runs go into the next write together.
+    s.sending.add(new PendingSend(stored, cmd.replyTo(), reply));
+    if (!s.sendQueued) {
+      s.sendQueued = true;
+      ctx.getSelf().tell(new SendNow());
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onSendNow(State s, SendNow cmd) {
+    s.sendQueued = false;
+    if (s.sending.isEmpty()) {
+      return Effect().none();
+    }
+    List<PendingSend> batch = List.copyOf(s.sending);
+    s.sending.clear();
+    if (!s.exists()) {
+      batch.forEach(p -> p.replyTo().tell(missing()));
+      return Effect().none();
+    }
+    List<QueueMessage> all = new ArrayList<>();
+    batch.forEach(p -> all.addAll(p.messages()));
+    return Effect().persist(new Sent(all)).thenRun(st -> {
+      batch.forEach(p -> p.replyTo().tell(p.reply()));
+      answerWaiters(st);
+    });
   }
 
   private Effect<Event, State> onReceive(State s, Receive cmd) {
@@ -408,7 +482,8 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     s.moving.addAll(ids);
     String dlq = s.attributes.deadLetterTargetArn();
     List<NewMessage> copies = messages.stream()
-        .map(m -> new NewMessage(m.messageId(), m.body(), m.attributes(), 0, arn)).toList();
+        .map(m -> new NewMessage(m.messageId(), m.body(), m.attributes(), 0, arn,
+            new Kept(m.messageId(), m.sentAt()))).toList();
     ctx.pipeToSelf(sendTo(dlq, copies), (reply, failure) -> {
       if (failure != null || reply.errorCode() != null || !reply.failures().isEmpty()) {
         return new MoveOutFailed(ids, failure != null ? failure.toString()
@@ -542,6 +617,10 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (!s.exists()) {
       return Effect().reply(cmd.replyTo(), missing());
     }
+    if (!cmd.deadLetterQueue() && s.messages.values().stream().allMatch(m -> m.sourceArn() == null)) {
+      return Effect().reply(cmd.replyTo(), Reply.error("InvalidParameterValue",
+          "Source queue must be configured as a Dead Letter Queue."));
+    }
     if (s.moves.stream().anyMatch(t -> t.status().equals("RUNNING"))) {
       return Effect().reply(cmd.replyTo(), Reply.error("UnsupportedOperation",
           "There is already a task running. Only one active task is allowed for a source queue arn at a given time."));
@@ -555,7 +634,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
       s.moves.remove(s.moves.size() - 1);
     }
     s.moveBacklog.put(handle, ids);
-    ctx.getSelf().tell(new MoveStep(handle, List.of(), null));
+    ctx.getSelf().tell(new MoveStep(handle, List.of(), List.of(), null));
     return Effect().reply(cmd.replyTo(), new Reply(null, 0, 0, 0, 0, 0, List.of(), List.of(), List.of(task), null,
         null));
   }
@@ -563,6 +642,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
   /** One batch of a move task is done ({@code moved} may go); starts the next. */
   private Effect<Event, State> onMoveStep(State s, MoveStep cmd) {
     cmd.moved().forEach(s.moving::remove);
+    cmd.released().forEach(s.moving::remove);
     int index = indexOfMove(s, cmd.taskHandle());
     List<String> backlog = s.moveBacklog.get(cmd.taskHandle());
     if (index < 0 || backlog == null) {
@@ -594,8 +674,8 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
       batch.forEach(m -> s.moving.add(m.messageId()));
       List<String> ids = batch.stream().map(QueueMessage::messageId).toList();
       ctx.pipeToSelf(moveBatch(task.destinationArn(), batch),
-          (ok, failure) -> failure == null ? new MoveStep(cmd.taskHandle(), ids, null)
-              : new MoveStep(cmd.taskHandle(), List.of(), failure.getCause() != null
+          (ok, failure) -> failure == null ? new MoveStep(cmd.taskHandle(), ids, List.of(), null)
+              : new MoveStep(cmd.taskHandle(), List.of(), ids, failure.getCause() != null
                   ? failure.getCause().getMessage() : failure.getMessage()));
     }
     return cmd.moved().isEmpty() ? Effect().none() : Effect().persist(new Removed(cmd.moved()));
@@ -681,6 +761,10 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   private static Reply received(State s, List<QueueMessage> messages) {
     return new Reply(s.attributes, s.createdAt, s.modifiedAt, 0, 0, 0, messages, List.of(), List.of(), null, null);
+  }
+
+  private static Reply done() {
+    return new Reply(null, 0, 0, 0, 0, 0, List.of(), List.of(), List.of(), null, null);
   }
 
   private static Reply missing() {

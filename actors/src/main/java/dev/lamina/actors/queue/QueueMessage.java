@@ -36,10 +36,14 @@ public record QueueMessage(String messageId, String body, List<Attribute> attrib
     attributes = attributes == null ? List.of() : List.copyOf(attributes);
   }
 
+  /** What counts against MaximumMessageSize: the body, and each attribute's name, type and value, in bytes. */
   public int size() {
     int n = body.getBytes(StandardCharsets.UTF_8).length;
     for (Attribute a : attributes) {
-      n += a.name().length() + a.dataType().length() + (a.value() == null ? 0 : a.value().length());
+      n += a.name().getBytes(StandardCharsets.UTF_8).length + a.dataType().getBytes(StandardCharsets.UTF_8).length;
+      if (a.value() != null) {
+        n += a.binary() ? Base64.getDecoder().decode(a.value()).length : a.value().getBytes(StandardCharsets.UTF_8).length;
+      }
     }
     return n;
   }

@@ -111,7 +111,7 @@ public final class MappingService {
               : current.bisectBatchOnFunctionError(),
           now());
       String state = enabled == current.enabled() ? "Updating" : enabled ? "Enabling" : "Disabling";
-      CompletionStage<Void> check = body.hasNonNull("FunctionName") ? checkFunction(fn)
+      CompletionStage<Void> check = body.hasNonNull("FunctionName") ? checkTargets(fn, current.eventSourceArn())
           : CompletableFuture.completedFuture(null);
       return check.thenCompose(v -> ask(reply -> new MappingRegistry.Put(changed, false, reply)))
           .thenApply(reply -> conflictOrMissing(reply, changed))
@@ -209,14 +209,6 @@ public final class MappingService {
     });
   }
 
-  private CompletionStage<Void> checkFunction(FunctionName fn) {
-    return registry.resolve(fn.name(), fn.qualifier()).handle((resolved, failure) -> {
-      if (failure != null) {
-        throw LambdaError.invalid("Function does not exist");
-      }
-      return null;
-    });
-  }
 
   private ObjectNode render(MappingConfig c, String state) {
     ObjectNode n = FunctionJson.MAPPER.createObjectNode();

@@ -136,9 +136,23 @@ public final class SqsApi {
           : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length");
     }
     JsonNode attributes = r.get("Attributes");
-    boolean explicit = attributes != null && attributes.isObject() && attributes.size() > 0;
-    return withAttributes(QueueAttributes.defaults(), attributes).thenCompose(attrs ->
-        ask(name, replyTo -> new QueueActor.Create(attrs, explicit, replyTo)))
+    // An existing queue is answered when the attributes given (only those) have its values.
+    return sharding.entityRefFor(QueueActor.TYPE_KEY, name)
+        .<QueueActor.Reply>ask(QueueActor.GetInfo::new, TIMEOUT)
+        .thenCompose(existing -> {
+          if (existing.errorCode() == null) {
+            return withAttributes(existing.attributes(), attributes).thenApply(wanted -> {
+              List<String> differ = QueueActor.differences(existing.attributes(), wanted);
+              if (!differ.isEmpty()) {
+                throw new SqsError("QueueNameExists", "QueueAlreadyExists", 400, "A queue already exists with the "
+                    + "same name and a different value for attribute " + differ.get(0));
+              }
+              return existing;
+            });
+          }
+          return withAttributes(QueueAttributes.defaults(), attributes)
+              .thenCompose(attrs -> ask(name, replyTo -> new QueueActor.Create(attrs, false, replyTo)));
+        })
         .thenApply(reply -> obj().put("QueueUrl", url(host, name)));
   }
 
@@ -604,8 +618,23 @@ public final class SqsApi {
   }
 
   private CompletionStage<ObjectNode> startMove(String source, String destination) {
-    return ask(source, replyTo -> new QueueActor.StartMove(destination, replyTo), "SourceArn")
+    String sourceArn = settings.queueArnPrefix() + source;
+    return ask(source, QueueActor.GetInfo::new, "SourceArn")
+        .thenCompose(info -> isDeadLetterQueue(sourceArn))
+        .thenCompose(dlq -> ask(source, replyTo -> new QueueActor.StartMove(destination, dlq, replyTo), "SourceArn"))
         .thenApply(reply -> obj().put("TaskHandle", reply.moves().get(0).taskHandle()));
+  }
+
+  /** Whether another queue names {@code arn} as its dead-letter target. */
+  private CompletionStage<Boolean> isDeadLetterQueue(String arn) {
+    return existingQueues().thenCompose(names -> {
+      List<CompletableFuture<Boolean>> asks = names.stream().map(n -> sharding.entityRefFor(QueueActor.TYPE_KEY, n)
+          .<QueueActor.Reply>ask(QueueActor.GetInfo::new, TIMEOUT)
+          .thenApply(reply -> reply.attributes() != null && arn.equals(reply.attributes().deadLetterTargetArn()))
+          .toCompletableFuture()).toList();
+      return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+          .thenApply(v -> asks.stream().anyMatch(f -> f.getNow(false)));
+    });
   }
 
   private CompletionStage<ObjectNode> listMoves(JsonNode r) {

@@ -1,0 +1,148 @@
+package dev.lamina.node.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import dev.lamina.node.testing.Examples;
+import dev.lamina.node.testing.Functions;
+import dev.lamina.node.testing.TestNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import software.amazon.awssdk.services.lambda.model.DestinationConfig;
+import software.amazon.awssdk.services.lambda.model.OnSuccess;
+
+/**
+ * Asynchronous invocation on one embedded node (not a test: {@code bench/async-benchmark}): how many
+ * {@code Event} invocations per second the node accepts (each durable in the journal before its 202),
+ * and the delay from the client sending an event to the function starting on it, both for a burst
+ * (the queue builds up) and at a fixed rate below the accept rate. Each event carries its send time;
+ * the python no-op returns its start time; the on-success records in a Lamina queue give the delays.
+ */
+public final class AsyncBenchmark {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public static void main(String[] args) throws Exception {
+    int burst = args.length > 0 ? Integer.parseInt(args[0]) : 5000;
+    int rate = args.length > 1 ? Integer.parseInt(args[1]) : 300;
+    int clients = 32;
+    Path dir = Files.createTempDirectory("lamina-async-bench-");
+    try (TestNode node = TestNode.start(dir, true, ConfigFactory.empty())) {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+          .executor(Executors.newFixedThreadPool(4)).build();
+      String endpoint = node.endpoint();
+      sqs(http, endpoint, "CreateQueue", "{\"QueueName\":\"records\"}");
+      Functions.create(node.lambda(), "stamp", "python3.12", "app.handler", software.amazon.awssdk.core.SdkBytes.fromByteArray(Examples.zip(Map.of("app.py",
+          "import time\ndef handler(event, context):\n    return {\"started\": time.time() * 1000}\n"))));
+      node.lambda().putFunctionEventInvokeConfig(b -> b.functionName("stamp").destinationConfig(
+          DestinationConfig.builder().onSuccess(OnSuccess.builder()
+              .destination("arn:aws:sqs:us-east-1:000000000000:records").build()).build()));
+      // Warm up: sandboxes, the queue partitions, the JIT.
+      send(http, endpoint, 500, clients, 0);
+      drain(http, endpoint, 500);
+
+      long t = System.nanoTime();
+      int accepted = send(http, endpoint, burst, clients, 0);
+      double seconds = (System.nanoTime() - t) / 1e9;
+      List<Double> burstDelays = drain(http, endpoint, accepted);
+
+      int fixed = rate * 10;
+      int acceptedFixed = send(http, endpoint, fixed, 8, rate);
+      List<Double> fixedDelays = drain(http, endpoint, acceptedFixed);
+
+      System.out.println("| measure | value |");
+      System.out.println("|---|---|");
+      System.out.printf("| accepted Event invocations/s (%d clients, burst of %d) | %.0f |%n", clients, burst,
+          accepted / seconds);
+      System.out.printf("| burst: send → function start p50 / p99 / max (ms) | %.1f / %.1f / %.1f |%n",
+          pct(burstDelays, 50), pct(burstDelays, 99), pct(burstDelays, 100));
+      System.out.printf("| at %d events/s: send → function start p50 / p99 / max (ms) | %.1f / %.1f / %.1f |%n",
+          rate, pct(fixedDelays, 50), pct(fixedDelays, 99), pct(fixedDelays, 100));
+    }
+  }
+
+  /** Sends {@code n} events from {@code clients} threads ({@code rate} > 0: paced); returns the 202s. */
+  private static int send(HttpClient http, String endpoint, int n, int clients, int rate) throws Exception {
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger ok = new AtomicInteger();
+    long start = System.nanoTime();
+    ExecutorService pool = Executors.newFixedThreadPool(clients);
+    List<Future<?>> all = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      all.add(pool.submit(() -> {
+        int i;
+        while ((i = next.getAndIncrement()) < n) {
+          if (rate > 0) {
+            long due = start + (long) (i * 1e9 / rate);
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+              TimeUnit.NANOSECONDS.sleep(wait);
+            }
+          }
+          HttpResponse<Void> r = http.send(HttpRequest.newBuilder(
+                  URI.create(endpoint + "/2015-03-31/functions/stamp/invocations"))
+              .header("X-Amz-Invocation-Type", "Event")
+              .POST(HttpRequest.BodyPublishers.ofString("{\"sent\":" + System.currentTimeMillis() + "}")).build(),
+              HttpResponse.BodyHandlers.discarding());
+          if (r.statusCode() == 202) {
+            ok.incrementAndGet();
+          }
+        }
+        return null;
+      }));
+    }
+    for (Future<?> f : all) {
+      f.get(10, TimeUnit.MINUTES);
+    }
+    pool.shutdown();
+    return ok.get();
+  }
+
+  /** Reads {@code n} on-success records (bounded: 10 minutes); the send → start delays in ms. */
+  private static List<Double> drain(HttpClient http, String endpoint, int n) throws Exception {
+    List<Double> delays = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+    while (delays.size() < n && System.nanoTime() < deadline) {
+      JsonNode r = sqs(http, endpoint, "ReceiveMessage", "{\"QueueUrl\":\"" + endpoint
+          + "/000000000000/records\",\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":5}");
+      for (JsonNode m : r.path("Messages")) {
+        JsonNode record = JSON.readTree(m.path("Body").asText());
+        delays.add(record.path("responsePayload").path("started").asDouble()
+            - record.path("requestPayload").path("sent").asDouble());
+        sqs(http, endpoint, "DeleteMessage", "{\"QueueUrl\":\"" + endpoint + "/000000000000/records\","
+            + "\"ReceiptHandle\":\"" + m.path("ReceiptHandle").asText() + "\"}");
+      }
+    }
+    return delays;
+  }
+
+  private static JsonNode sqs(HttpClient http, String endpoint, String op, String body) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/"))
+        .header("X-Amz-Target", "AmazonSQS." + op).header("Content-Type", "application/x-amz-json-1.0")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    return JSON.readTree(r.body());
+  }
+
+  private static double pct(List<Double> values, double p) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100 * sorted.size()) - 1 < 0 ? 0
+        : (int) Math.ceil(p / 100 * sorted.size()) - 1));
+  }
+}
