@@ -118,12 +118,12 @@ public final class LaminaNode implements AutoCloseable {
         .withFallback(ConfigFactory.defaultReference());
     Path dataDir = Path.of(base.getString("lamina.data-dir")).toAbsolutePath().normalize();
     Files.createDirectories(dataDir);
-    // WRITE_DELAY=0: H2 otherwise keeps committed changes in memory for up to 500 ms, and a killed
-    // node would lose events it had already accepted (202). Each commit now reaches the file
-    // (the OS page cache) before it returns; the journal batches concurrent writes into one commit.
+    // lamina.journal.h2-options (WRITE_DELAY=0 by default): see lamina-embedded.conf.
+    String h2Options = base.getString("lamina.journal.h2-options");
     Config config = ConfigFactory.empty()
         .withValue("pekko-persistence-jdbc.shared-databases.slick.db.url",
-            ConfigValueFactory.fromAnyRef("jdbc:h2:file:" + dataDir.resolve("journal/lamina") + ";WRITE_DELAY=0"))
+            ConfigValueFactory.fromAnyRef("jdbc:h2:file:" + dataDir.resolve("journal/lamina")
+                + (h2Options.isEmpty() ? "" : ";" + h2Options)))
         .withFallback(base).resolve();
 
     NodeSettings settings = NodeSettings.from(config, dataDir);

@@ -308,6 +308,10 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         events.add(new Queued(e.requestId(), e.qualifier(), e.payload(), now));
       }
     }
+    if (events.isEmpty()) {
+      batch.forEach(e -> e.replyTo().tell(new Accepted(e.requestId())));
+      return Effect().none();
+    }
     return Effect().persist(events).thenRun(s -> {
       meters().accepted().increment(events.size());
       meters().depth().addAndGet(events.size());

@@ -72,6 +72,7 @@ public final class AsyncBenchmark {
       System.out.printf("| at %d events/s: send → function start p50 / p99 / max (ms) | %.1f / %.1f / %.1f |%n",
           rate, pct(fixedDelays, 50), pct(fixedDelays, 99), pct(fixedDelays, 100));
     }
+    System.exit(0);  // the HTTP client's threads would keep the JVM alive
   }
 
   /** Sends {@code n} events from {@code clients} threads ({@code rate} > 0: paced); returns the 202s. */

@@ -59,6 +59,26 @@ public final class Processes {
     }
   }
 
+  /**
+   * How many live processes have {@code needle} in their environment: a function's sandboxes,
+   * found by a value of one of its environment variables, wherever their mount namespace puts them.
+   */
+  public static long withEnvironment(String needle) {
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs.filter(p -> p.getFileName().toString().matches("\\d+"))
+          .filter(p -> {
+            try {
+              return new String(Files.readAllBytes(p.resolve("environ"))).contains(needle);
+            } catch (IOException | SecurityException e) {
+              return false;  // ended while we looked, or not ours
+            }
+          })
+          .count();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static boolean uses(Path proc, Path codeDir) {
     try {
       String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline"))).replace('\0', ' ');
