@@ -54,10 +54,25 @@ public final class AsyncBenchmark {
       send(http, endpoint, 500, clients, 0);
       drain(http, endpoint, 500);
 
+      List<Double> dryRun = sequential(http, endpoint, "DryRun", 1000);
+      List<Double> accept = sequential(http, endpoint, "Event", 1000);
+      drain(http, endpoint, 1000);
+      List<Double> commit = h2Commits(dir.resolve("floor"), 1000);
+
       long t = System.nanoTime();
       int accepted = send(http, endpoint, burst, clients, 0);
       double seconds = (System.nanoTime() - t) / 1e9;
       List<Double> burstDelays = drain(http, endpoint, accepted);
+
+      // Accepting alone: a function with reserved concurrency 0 never runs; its events are
+      // dropped right after acceptance (no destination), so nothing but the queue uses the CPU.
+      Functions.create(node.lambda(), "sink", "python3.12", "app.handler", software.amazon.awssdk.core.SdkBytes
+          .fromByteArray(Examples.zip(Map.of("app.py", "def handler(event, context):\n    return 1\n"))));
+      node.lambda().putFunctionConcurrency(b -> b.functionName("sink").reservedConcurrentExecutions(0));
+      send(http, endpoint, "sink", 1000, clients, 0);
+      long s = System.nanoTime();
+      int sunk = send(http, endpoint, "sink", burst, clients, 0);
+      double sinkSeconds = (System.nanoTime() - s) / 1e9;
 
       int fixed = rate * 10;
       int acceptedFixed = send(http, endpoint, fixed, 8, rate);
@@ -65,8 +80,16 @@ public final class AsyncBenchmark {
 
       System.out.println("| measure | value |");
       System.out.println("|---|---|");
-      System.out.printf("| accepted Event invocations/s (%d clients, burst of %d) | %.0f |%n", clients, burst,
-          accepted / seconds);
+      System.out.printf("| floor: H2 insert + commit of one row, WRITE_DELAY=0, p50 / p99 (ms) | %.2f / %.2f |%n",
+          pct(commit, 50), pct(commit, 99));
+      System.out.printf("| floor: DryRun through the HTTP API, one client, p50 / p99 (ms) | %.2f / %.2f |%n",
+          pct(dryRun, 50), pct(dryRun, 99));
+      System.out.printf("| Event accepted (202, in the journal), one client, p50 / p99 (ms) | %.2f / %.2f |%n",
+          pct(accept, 50), pct(accept, 99));
+      System.out.printf("| accepted Event invocations/s, accepting only (%d clients, burst of %d, the function "
+          + "never runs) | %.0f |%n", clients, burst, sunk / sinkSeconds);
+      System.out.printf("| accepted Event invocations/s while running them (%d clients, burst of %d; each runs a "
+          + "python no-op and sends its record to a queue) | %.0f |%n", clients, burst, accepted / seconds);
       System.out.printf("| burst: send → function start p50 / p99 / max (ms) | %.1f / %.1f / %.1f |%n",
           pct(burstDelays, 50), pct(burstDelays, 99), pct(burstDelays, 100));
       System.out.printf("| at %d events/s: send → function start p50 / p99 / max (ms) | %.1f / %.1f / %.1f |%n",
@@ -75,8 +98,52 @@ public final class AsyncBenchmark {
     System.exit(0);  // the HTTP client's threads would keep the JVM alive
   }
 
+  /** {@code n} invocations of the given type, one after the other: each one's latency in ms. */
+  private static List<Double> sequential(HttpClient http, String endpoint, String type, int n) throws Exception {
+    List<Double> latencies = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      long t = System.nanoTime();
+      HttpResponse<Void> r = http.send(HttpRequest.newBuilder(
+              URI.create(endpoint + "/2015-03-31/functions/stamp/invocations"))
+          .header("X-Amz-Invocation-Type", type)
+          .POST(HttpRequest.BodyPublishers.ofString("{\"sent\":" + System.currentTimeMillis() + "}")).build(),
+          HttpResponse.BodyHandlers.discarding());
+      latencies.add((System.nanoTime() - t) / 1e6);
+      if (r.statusCode() != (type.equals("Event") ? 202 : 204)) {
+        throw new IllegalStateException(type + " answered " + r.statusCode());
+      }
+    }
+    return latencies;
+  }
+
+  /** The durable write's floor: one-row inserts, each committed, into a fresh H2 file as the journal's. */
+  private static List<Double> h2Commits(Path dir, int n) throws Exception {
+    List<Double> latencies = new ArrayList<>();
+    Files.createDirectories(dir);
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+        "jdbc:h2:file:" + dir.resolve("floor") + ";WRITE_DELAY=0", "sa", "")) {
+      c.createStatement().execute("create table t(id bigint auto_increment primary key, payload varbinary(1024))");
+      java.sql.PreparedStatement insert = c.prepareStatement("insert into t(payload) values (?)");
+      byte[] payload = new byte[200];
+      for (int i = 0; i < n + 200; i++) {
+        long t = System.nanoTime();
+        insert.setBytes(1, payload);
+        insert.executeUpdate();
+        if (i >= 200) {
+          latencies.add((System.nanoTime() - t) / 1e6);
+        }
+      }
+    }
+    return latencies;
+  }
+
   /** Sends {@code n} events from {@code clients} threads ({@code rate} > 0: paced); returns the 202s. */
   private static int send(HttpClient http, String endpoint, int n, int clients, int rate) throws Exception {
+    return send(http, endpoint, "stamp", n, clients, rate);
+  }
+
+  private static int send(HttpClient http, String endpoint, String function, int n, int clients, int rate)
+      throws Exception {
     AtomicInteger next = new AtomicInteger();
     AtomicInteger ok = new AtomicInteger();
     long start = System.nanoTime();
@@ -94,7 +161,7 @@ public final class AsyncBenchmark {
             }
           }
           HttpResponse<Void> r = http.send(HttpRequest.newBuilder(
-                  URI.create(endpoint + "/2015-03-31/functions/stamp/invocations"))
+                  URI.create(endpoint + "/2015-03-31/functions/" + function + "/invocations"))
               .header("X-Amz-Invocation-Type", "Event")
               .POST(HttpRequest.BodyPublishers.ofString("{\"sent\":" + System.currentTimeMillis() + "}")).build(),
               HttpResponse.BodyHandlers.discarding());
