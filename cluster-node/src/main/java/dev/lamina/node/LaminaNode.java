@@ -193,9 +193,8 @@ public final class LaminaNode implements AutoCloseable {
       // Provisioned concurrency is kept by function actors, which start empty: tell them again.
       registry.allNames().thenAccept(names -> names.forEach(functions.provisioned()::reapply));
       // Queued events wait in their queues' journals: start those queues, and the pollers.
-      registry.entityIds(EventQueue.TYPE_KEY.name()).thenAccept(ids -> ids.forEach(id ->
-          ClusterSharding.get(system).entityRefFor(EventQueue.TYPE_KEY, id).tell(new EventQueue.Wake())));
-      mappings.sync();
+      wakeEventQueues(system, registry, 5);
+      mappings.syncAtStart(5);
       log.info("Lamina node up in {} ms: API http://{}:{}, data {}, sandboxes: {}",
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), settings.host(), node.port(), dataDir,
           launcher.name());
@@ -207,6 +206,22 @@ public final class LaminaNode implements AutoCloseable {
       logs.close();
       throw e;
     }
+  }
+
+  /** Starts every event queue partition that has a journal, so that what it holds runs; retried. */
+  private static void wakeEventQueues(ActorSystem<?> system, RegistryClient registry, int triesLeft) {
+    registry.entityIds(EventQueue.TYPE_KEY.name()).whenComplete((ids, failure) -> {
+      if (failure == null) {
+        ids.forEach(id -> ClusterSharding.get(system).entityRefFor(EventQueue.TYPE_KEY, id).tell(new EventQueue.Wake()));
+        return;
+      }
+      log.warn("could not list the event queues to start them ({}){}", failure.toString(),
+          triesLeft > 0 ? ": trying again" : "");
+      if (triesLeft > 0) {
+        java.util.concurrent.CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS)
+            .execute(() -> wakeEventQueues(system, registry, triesLeft - 1));
+      }
+    });
   }
 
   /** The port the Lambda API listens on (useful when the configured port was 0). */

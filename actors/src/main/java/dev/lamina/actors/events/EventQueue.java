@@ -17,11 +17,15 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -67,7 +71,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   }
 
   public sealed interface Command extends CborSerializable
-      permits Enqueue, Wake, GetDepth, Due, Outcome, Delivered, DeliveryFailed, Redeliver, Flush, Idle, AcceptNow {}
+      permits Enqueue, Wake, GetDepth, Due, Outcome, Delivered, DeliveryFailed, Redeliver, Flush, Idle, AcceptNow,
+          Stop {}
 
   /** Accepts one event; the reply ({@link Accepted}) comes once it is durable. */
   public record Enqueue(String requestId, String qualifier, byte[] payload, ActorRef<Accepted> replyTo)
@@ -100,6 +105,12 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   /** Writes the events accepted since the last write, in one journal write. */
   private record AcceptNow() implements Command {}
 
+  /**
+   * Sharding's stop message after a passivation. Work that raced with it (events being accepted,
+   * events queued) is handed to the next incarnation, which sharding starts for it.
+   */
+  private record Stop() implements Command {}
+
   public sealed interface Event extends CborSerializable permits Queued, Rescheduled, Finished {}
 
   public record Queued(String requestId, String qualifier, byte[] payload, long acceptedAt) implements Event {}
@@ -112,6 +123,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   public record Finished(List<String> requestIds) implements Event {}
 
   /** One event waiting in the queue. Mutated only by the event handler. */
+  private static final int MAX_BATCH = 500;
+
   static final class Pending {
     final String requestId;
     final String qualifier;
@@ -156,6 +169,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
       ByteString dlqBody, List<EventDispatch.Attribute> dlqAttributes, String sourceArn, int tries) {}
 
   private final String function;
+  private final String entityId;
   private final EventSettings settings;
   private final EventDispatch dispatch;
   private final Clock clock;
@@ -164,11 +178,16 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   private final Metrics metrics;
   private final Consumer<ActorRef<Command>> passivate;
   private final org.slf4j.Logger log;
+  private int reportedDepth;
 
   private EventQueue(String entityId, EventSettings settings, EventDispatch dispatch, Clock clock,
       ActorContext<Command> ctx, TimerScheduler<Command> timers, Metrics metrics,
       Consumer<ActorRef<Command>> passivate) {
-    super(PersistenceId.of(TYPE_KEY.name(), entityId));
+    // A failed journal write or recovery restarts the entity (from the journal) instead of
+    // stopping it: sharding would not start it again until the next message.
+    super(PersistenceId.of(TYPE_KEY.name(), entityId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+    this.entityId = entityId;
     this.function = entityId.substring(0, entityId.lastIndexOf('#'));
     this.settings = settings;
     this.dispatch = dispatch;
@@ -182,8 +201,10 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
 
   public static Behavior<Command> create(String entityId, EventSettings settings, EventDispatch dispatch, Clock clock,
       Metrics metrics, Consumer<ActorRef<Command>> passivate) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new EventQueue(entityId, settings, dispatch, clock, ctx, timers, metrics, passivate)));
+    // Any other failure restarts it too: its state is the journal.
+    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers ->
+            new EventQueue(entityId, settings, dispatch, clock, ctx, timers, metrics, passivate))))
+        .onFailure(Exception.class, SupervisorStrategy.restart());
   }
 
   /** Registers the entity type. An empty partition passivates itself (no timer may be lost). */
@@ -192,6 +213,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     ClusterSharding sharding = ClusterSharding.get(system);
     sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, dispatch, clock, metrics,
             self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
+        .withStopMessage(new Stop())
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
   }
 
@@ -247,8 +269,15 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
-          meters().depth().addAndGet(state.pending.size());
           dispatch(state);
+        })
+        .onSignal(PreRestart.instance(), state -> {
+          meters().depth().addAndGet(-reportedDepth);
+          reportedDepth = 0;
+        })
+        .onSignal(PostStop.instance(), state -> {
+          meters().depth().addAndGet(-reportedDepth);
+          reportedDepth = 0;
         })
         .build();
   }
@@ -269,10 +298,18 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         .onCommand(Flush.class, this::onFlush)
         .onCommand(AcceptNow.class, this::onAcceptNow)
         .onCommand(Idle.class, (state, cmd) -> {
-          if (state.pending.isEmpty() && state.busy.isEmpty()) {
+          if (idle(state)) {
             passivate.accept(ctx.getSelf());
           }
           return Effect().none();
+        })
+        .onCommand(Stop.class, (state, cmd) -> {
+          if (!idle(state)) {
+            var next = ClusterSharding.get(ctx.getSystem()).entityRefFor(TYPE_KEY, entityId);
+            state.accepting.forEach(next::tell);
+            next.tell(new Wake());
+          }
+          return Effect().stop();
         })
         .build();
   }
@@ -281,7 +318,13 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
    * Group commit: events that arrive while a journal write is running wait (stashed by Pekko), are
    * gathered when it ends, and go into the journal together in the next write.
    */
+  private static boolean idle(State s) {
+    return s.pending.isEmpty() && s.busy.isEmpty() && s.accepting.isEmpty() && !s.acceptQueued
+        && s.toFinish.isEmpty();
+  }
+
   private Effect<Event, State> onEnqueue(State state, Enqueue cmd) {
+    timers.cancel("idle");
     if (state.pending.containsKey(cmd.requestId())) {
       return Effect().reply(cmd.replyTo(), new Accepted(cmd.requestId()));  // a retried hand-over
     }
@@ -298,8 +341,17 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     if (state.accepting.isEmpty()) {
       return Effect().none();
     }
-    List<Enqueue> batch = List.copyOf(state.accepting);
-    state.accepting.clear();
+    List<Enqueue> batch;
+    if (state.accepting.size() <= MAX_BATCH) {
+      batch = List.copyOf(state.accepting);
+      state.accepting.clear();
+    } else {
+      List<Enqueue> head = state.accepting.subList(0, MAX_BATCH);
+      batch = List.copyOf(head);
+      head.clear();
+      state.acceptQueued = true;
+      ctx.getSelf().tell(new AcceptNow());  // the rest in the next write
+    }
     long now = clock.millis();
     Set<String> seen = new HashSet<>();
     List<Event> events = new ArrayList<>(batch.size());
@@ -314,7 +366,6 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     }
     return Effect().persist(events).thenRun(s -> {
       meters().accepted().increment(events.size());
-      meters().depth().addAndGet(events.size());
       batch.forEach(e -> e.replyTo().tell(new Accepted(e.requestId())));
       dispatch(s);
     });
@@ -346,10 +397,20 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     if (!s.delayed.isEmpty()) {
       timers.startSingleTimer("due", new Due(), Duration.ofMillis(Math.max(1, s.delayed.peek().notBefore() - now)));
     }
-    if (s.pending.isEmpty() && s.busy.isEmpty()) {
+    if (idle(s)) {
       timers.startSingleTimer("idle", new Idle(), settings.idlePassivation());
     } else {
       timers.cancel("idle");
+    }
+    reportDepth(s);
+  }
+
+  /** Keeps the function's queued-events gauge at the sum of its partitions' pending events. */
+  private void reportDepth(State s) {
+    int now = s.pending.size();
+    if (now != reportedDepth) {
+      meters().depth().addAndGet(now - reportedDepth);
+      reportedDepth = now;
     }
   }
 
@@ -461,23 +522,51 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     return Effect().none().thenRun(s -> deliver(p.requestId, delivery));
   }
 
+  /**
+   * Sends the record to its destinations and the event to the DLQ; a retry sends only to those
+   * that failed. The meters count a hand-over once it is complete.
+   */
   private void deliver(String requestId, Delivery d) {
-    List<CompletableFuture<Void>> sends = new ArrayList<>();
-    d.targets().forEach(t -> sends.add(dispatch.deliver(t, d.body(), List.of(), null).toCompletableFuture()));
-    d.dlqTargets().forEach(t -> sends.add(dispatch.deliver(t, d.dlqBody(), d.dlqAttributes(), d.sourceArn()).toCompletableFuture()));
-    ctx.pipeToSelf(CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)),
-        (ok, failure) -> {
-          if (failure == null) {
-            if (!d.targets().isEmpty()) {
-              (d.success() ? meters().toSuccessDestination() : meters().toFailureDestination()).increment();
-            }
-            if (!d.dlqTargets().isEmpty()) {
-              meters().toFailureDestination().increment();
-            }
-            return new Delivered(requestId);
+    List<CompletableFuture<String>> sends = new ArrayList<>();
+    for (String t : d.targets()) {
+      sends.add(outcome(t, dispatch.deliver(t, d.body(), List.of(), null)));
+    }
+    for (String t : d.dlqTargets()) {
+      sends.add(outcome(t, dispatch.deliver(t, d.dlqBody(), d.dlqAttributes(), d.sourceArn())));
+    }
+    ctx.pipeToSelf(CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)), (ok, never) -> {
+      List<String> failedTargets = new ArrayList<>();
+      List<String> failedDlq = new ArrayList<>();
+      String error = null;
+      for (int i = 0; i < sends.size(); i++) {
+        String failure = sends.get(i).join();
+        if (failure != null) {
+          error = failure;
+          if (i < d.targets().size()) {
+            failedTargets.add(d.targets().get(i));
+          } else {
+            failedDlq.add(d.dlqTargets().get(i - d.targets().size()));
           }
-          return new DeliveryFailed(requestId, d, String.valueOf(failure.getCause() != null ? failure.getCause() : failure));
-        });
+        }
+      }
+      if (error == null) {
+        if (!d.targets().isEmpty()) {
+          (d.success() ? meters().toSuccessDestination() : meters().toFailureDestination()).increment();
+        }
+        if (!d.dlqTargets().isEmpty()) {
+          meters().toFailureDestination().increment();
+        }
+        return new Delivered(requestId);
+      }
+      return new DeliveryFailed(requestId, new Delivery(d.success(), failedTargets, d.body(), failedDlq, d.dlqBody(),
+          d.dlqAttributes(), d.sourceArn(), d.tries()), error);
+    });
+  }
+
+  /** Null when the hand-over succeeded, else why not (never completes exceptionally). */
+  private static CompletableFuture<String> outcome(String target, CompletionStage<Void> send) {
+    return send.toCompletableFuture().handle((v, failure) -> failure == null ? null
+        : target + ": " + (failure.getCause() != null ? failure.getCause() : failure));
   }
 
   private Effect<Event, State> onDeliveryFailed(State state, DeliveryFailed cmd) {
@@ -513,10 +602,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     }
     List<String> done = List.copyOf(state.toFinish);
     state.toFinish.clear();
-    return Effect().persist(new Finished(done)).thenRun(s -> {
-      meters().depth().addAndGet(-done.size());
-      dispatch(s);
-    });
+    return Effect().persist(new Finished(done)).thenRun(this::dispatch);
   }
 
   @Override

@@ -134,6 +134,11 @@ public final class Poller {
         .onMessage(Filled.class, f -> {
           List<QueueMessage> batch = new ArrayList<>(f.first());
           batch.addAll(f.more());
+          if (stopping) {
+            release(batch);
+            liveSlots--;
+            return slotsLeft();
+          }
           process(f.slot(), batch);
           return Behaviors.same();
         })

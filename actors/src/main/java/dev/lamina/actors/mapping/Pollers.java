@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
@@ -20,7 +21,10 @@ public final class Pollers {
 
   public sealed interface Command {}
 
-  public record Sync(List<MappingConfig> mappings) implements Command {}
+  /** The mappings as of {@code version} (increasing): an older list that arrives late is ignored. */
+  public record Sync(long version, List<MappingConfig> mappings) implements Command {}
+
+  private record PollerStopped(String uuid, ActorRef<Poller.Command> poller) implements Command {}
 
   private Pollers() {}
 
@@ -31,8 +35,23 @@ public final class Pollers {
       Map<String, MappingConfig> running = new HashMap<>();
       Map<String, ActorRef<Poller.Command>> children = new HashMap<>();
       long[] generation = {0};
+      long[] version = {-1};
       return Behaviors.receive(Command.class)
+          .onMessage(PollerStopped.class, stopped -> {
+            // A poller that failed (not one told to stop) is started again by the next Sync.
+            if (children.get(stopped.uuid()) == stopped.poller()) {
+              children.remove(stopped.uuid());
+              running.remove(stopped.uuid());
+              ctx.getLog().warn("the poller of event source mapping {} stopped; it starts again with the next change",
+                  stopped.uuid());
+            }
+            return Behaviors.same();
+          })
           .onMessage(Sync.class, sync -> {
+            if (sync.version() < version[0]) {
+              return Behaviors.same();
+            }
+            version[0] = sync.version();
             Map<String, MappingConfig> wanted = new HashMap<>();
             sync.mappings().stream().filter(MappingConfig::enabled)
                 .filter(m -> m.eventSourceArn().startsWith(queueArnPrefix))
@@ -48,8 +67,11 @@ public final class Pollers {
               if (!running.containsKey(uuid)) {
                 int concurrency = m.maximumConcurrency() != null ? m.maximumConcurrency() : defaultConcurrency;
                 String queue = m.eventSourceArn().substring(queueArnPrefix.length());
-                children.put(uuid, ctx.spawn(Poller.create(m, queue, region, concurrency, dispatch, metrics, clock),
-                    "poller-" + uuid + "-" + generation[0]++));
+                ActorRef<Poller.Command> poller = ctx.spawn(Behaviors.supervise(
+                        Poller.create(m, queue, region, concurrency, dispatch, metrics, clock))
+                    .onFailure(Exception.class, SupervisorStrategy.restart()), "poller-" + uuid + "-" + generation[0]++);
+                ctx.watchWith(poller, new PollerStopped(uuid, poller));
+                children.put(uuid, poller);
                 running.put(uuid, m);
               }
             });

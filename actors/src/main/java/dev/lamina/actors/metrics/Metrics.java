@@ -36,6 +36,7 @@ public final class Metrics {
 
   private final MeterRegistry registry;
   private final Map<GaugeKey, AtomicInteger> gauges = new ConcurrentHashMap<>();
+  private final Map<String, EventMeters> eventMeters = new ConcurrentHashMap<>();
 
   private record GaugeKey(String name, Tags tags) {
     boolean ofFunction(String function) {
@@ -76,6 +77,7 @@ public final class Metrics {
         .toList()
         .forEach(registry::remove);
     gauges.keySet().removeIf(key -> key.ofFunction(function));
+    eventMeters.remove(function);
   }
 
   /** An invocation refused with 429 and {@code reason}. */
@@ -130,7 +132,12 @@ public final class Metrics {
       Counter retriesExhausted, Counter toFailureDestination, Counter toSuccessDestination, Counter discarded,
       Timer ageAtDispatch, AtomicInteger depth) {}
 
+  /** The function's event meters, created once per function (and again after it was forgotten). */
   public EventMeters events(String function) {
+    return eventMeters.computeIfAbsent(function, this::newEventMeters);
+  }
+
+  private EventMeters newEventMeters(String function) {
     Tags tags = Tags.of("function", function);
     return new EventMeters(
         registry.counter("lamina.events.accepted", tags),

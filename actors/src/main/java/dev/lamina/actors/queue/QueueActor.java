@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -157,7 +158,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
   }
 
   public sealed interface Event extends CborSerializable
-      permits Created, AttributesSet, QueueDeleted, Sent, Updated, Removed, Purged {}
+      permits Created, AttributesSet, QueueDeleted, Sent, Touched, Removed, Purged {}
 
   public record Created(QueueAttributes attributes, long at) implements Event {}
 
@@ -167,8 +168,16 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   public record Sent(List<QueueMessage> messages) implements Event {}
 
-  /** New values of messages (received, visibility changed). */
-  public record Updated(List<QueueMessage> messages) implements Event {}
+  /** Messages received or with a changed visibility: their new receive state (never their bodies). */
+  public record Touched(List<Touch> touches) implements Event {}
+
+  public record Touch(String messageId, long visibleAt, int receiveCount, long firstReceivedAt, String receiptHandle)
+      implements CborSerializable {
+
+    static Touch of(QueueMessage m) {
+      return new Touch(m.messageId(), m.visibleAt(), m.receiveCount(), m.firstReceivedAt(), m.receiptHandle());
+    }
+  }
 
   public record Removed(List<String> messageIds) implements Event {}
 
@@ -183,7 +192,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     final Set<String> moving = new HashSet<>();
     final List<Waiter> waiters = new ArrayList<>();
     final List<MoveTask> moves = new ArrayList<>();
-    final Map<String, List<String>> moveBacklog = new LinkedHashMap<>();
+    final Map<String, java.util.ArrayDeque<String>> moveBacklog = new LinkedHashMap<>();
     final List<PendingSend> sending = new ArrayList<>();
     boolean sendQueued;
 
@@ -206,14 +215,14 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final EventDispatch functions;
-  private final ClusterSharding sharding;
   private final AtomicInteger visibleGauge;
   private final AtomicInteger inFlightGauge;
   private final AtomicInteger delayedGauge;
 
   private QueueActor(String name, String arnPrefix, Clock clock, ActorContext<Command> ctx,
       TimerScheduler<Command> timers, EventDispatch functions, Metrics metrics) {
-    super(PersistenceId.of(TYPE_KEY.name(), name));
+    super(PersistenceId.of(TYPE_KEY.name(), name),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.name = name;
     this.arnPrefix = arnPrefix;
     this.arn = arnPrefix + name;
@@ -221,18 +230,25 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     this.ctx = ctx;
     this.timers = timers;
     this.functions = functions;
-    this.sharding = ClusterSharding.get(ctx.getSystem());
     this.visibleGauge = metrics.queueDepth(name, "visible");
     this.inFlightGauge = metrics.queueDepth(name, "in-flight");
     this.delayedGauge = metrics.queueDepth(name, "delayed");
   }
 
+  /** A queue outside sharding (tests); {@code arnPrefix}: {@code arn:aws:sqs:<region>:<account>:}. */
+  public static Behavior<Command> create(String name, String arnPrefix, Clock clock, EventDispatch functions,
+      Metrics metrics) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new QueueActor(name, arnPrefix, clock, ctx, timers, functions, metrics)));
+  }
+
   /** {@code arnPrefix}: {@code arn:aws:sqs:<region>:<account>:}. */
   public static void initSharding(ActorSystem<?> system, String arnPrefix, Clock clock, EventDispatch functions,
       Metrics metrics) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, entity -> Behaviors.<Command>setup(ctx ->
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, entity -> Behaviors.supervise(Behaviors.<Command>setup(ctx ->
             Behaviors.withTimers(timers ->
                 new QueueActor(entity.getEntityId(), arnPrefix, clock, ctx, timers, functions, metrics))))
+            .onFailure(Exception.class, SupervisorStrategy.restart()))
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
   }
 
@@ -407,26 +423,29 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (!s.exists()) {
       return Effect().reply(cmd.replyTo(), missing());
     }
-    Effect<Event, State> effect = receive(s, cmd, false);
-    if (effect != null) {
-      return effect;
+    Taken t = take(s, cmd);
+    if (!t.messages().isEmpty()) {
+      return Effect().persist(t.events()).thenRun(st -> cmd.replyTo().tell(received(st, t.messages())));
     }
-    long wait = cmd.waitMillis();
-    if (wait <= 0) {
-      return Effect().reply(cmd.replyTo(), received(s, List.of()));
+    if (cmd.waitMillis() <= 0) {
+      return t.events().isEmpty() ? Effect().reply(cmd.replyTo(), received(s, List.of()))
+          : Effect().persist(t.events()).thenRun(st -> cmd.replyTo().tell(received(st, List.of())));
     }
-    s.waiters.add(new Waiter(cmd, clock.millis() + wait));
+    s.waiters.add(new Waiter(cmd, clock.millis() + cmd.waitMillis()));
     if (!timers.isTimerActive("tick")) {
       timers.startTimerWithFixedDelay("tick", new Tick(), Duration.ofMillis(50));
     }
-    return Effect().none();
+    return t.events().isEmpty() ? Effect().none() : Effect().persist(t.events());
   }
 
+  /** What a receive takes ({@code messages}, as received) and the events that record it. */
+  private record Taken(List<QueueMessage> messages, List<Event> events) {}
+
   /**
-   * Takes up to {@code max} visible messages (moving those over the receive count to the DLQ and
-   * dropping those past retention); null when there is nothing to give and nothing changed.
+   * Takes up to {@code max} visible messages; on the way, moves those over the receive count to
+   * the DLQ and drops those past retention (events, but nothing to give).
    */
-  private Effect<Event, State> receive(State s, Receive cmd, boolean fromWaiter) {
+  private Taken take(State s, Receive cmd) {
     long now = clock.millis();
     int timeout = cmd.visibilityTimeout() != null ? cmd.visibilityTimeout() : s.attributes.visibilityTimeoutSeconds();
     List<QueueMessage> taken = new ArrayList<>();
@@ -450,31 +469,17 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
         taken.add(m.received(now + 1000L * timeout, handle, now));
       }
     }
-    if (taken.isEmpty() && toDlq.isEmpty() && expired.isEmpty()) {
-      return null;
-    }
     if (!toDlq.isEmpty()) {
       moveToDeadLetterQueue(s, toDlq);
     }
-    List<Event> events = new ArrayList<>();
+    List<Event> events = new ArrayList<>(2);
     if (!taken.isEmpty()) {
-      events.add(new Updated(taken));
+      events.add(new Touched(taken.stream().map(Touch::of).toList()));
     }
     if (!expired.isEmpty()) {
       events.add(new Removed(expired));
     }
-    if (taken.isEmpty() && !fromWaiter && cmd.waitMillis() > 0) {
-      // Only housekeeping happened: keep waiting for a message.
-      s.waiters.add(new Waiter(cmd, now + cmd.waitMillis()));
-      if (!timers.isTimerActive("tick")) {
-        timers.startTimerWithFixedDelay("tick", new Tick(), Duration.ofMillis(50));
-      }
-      return Effect().persist(events);
-    }
-    if (taken.isEmpty()) {
-      return events.isEmpty() ? null : Effect().persist(events);
-    }
-    return Effect().persist(events).thenRun(st -> cmd.replyTo().tell(received(st, taken)));
+    return new Taken(taken, events);
   }
 
   private void moveToDeadLetterQueue(State s, List<QueueMessage> messages) {
@@ -498,10 +503,11 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (!queueArn.startsWith(arnPrefix)) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("not a queue of this node: " + queueArn));
     }
-    return sharding.entityRefFor(TYPE_KEY, queueArn.substring(arnPrefix.length()))
+    return ClusterSharding.get(ctx.getSystem()).entityRefFor(TYPE_KEY, queueArn.substring(arnPrefix.length()))
         .ask(replyTo -> new Send(messages, replyTo), Duration.ofSeconds(10));
   }
 
+  /** Answers long polls: the first that can take messages, or housekeeping; expired waits get nothing. */
   private Effect<Event, State> onTick(State s) {
     long now = clock.millis();
     Iterator<Waiter> it = s.waiters.iterator();
@@ -512,14 +518,17 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
         it.remove();
         continue;
       }
-      Effect<Event, State> effect = receive(s, w.receive(), true);
-      if (effect != null) {
+      Taken t = take(s, w.receive());
+      if (!t.messages().isEmpty()) {
         it.remove();
-        // One persisting answer per tick; the others are looked at again on the next one.
-        if (s.waiters.isEmpty()) {
-          timers.cancel("tick");
-        }
-        return effect;
+        // One write per tick; the next tick comes at once when others still wait.
+        return Effect().persist(t.events()).thenRun(st -> {
+          w.receive().replyTo().tell(received(st, t.messages()));
+          answerWaiters(st);
+        });
+      }
+      if (!t.events().isEmpty()) {
+        return Effect().persist(t.events()).thenRun(this::answerWaiters);
       }
       if (w.deadline() <= now) {
         w.receive().replyTo().tell(received(s, List.of()));
@@ -589,7 +598,8 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     if (changed.isEmpty()) {
       return Effect().reply(cmd.replyTo(), reply);
     }
-    return Effect().persist(new Updated(changed)).thenRun(this::answerWaiters).thenReply(cmd.replyTo(), st -> reply);
+    return Effect().persist(new Touched(changed.stream().map(Touch::of).toList())).thenRun(this::answerWaiters)
+        .thenReply(cmd.replyTo(), st -> reply);
   }
 
   private static Failure invalidHandle(Entry e) {
@@ -633,7 +643,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     while (s.moves.size() > 10) {
       s.moves.remove(s.moves.size() - 1);
     }
-    s.moveBacklog.put(handle, ids);
+    s.moveBacklog.put(handle, new java.util.ArrayDeque<>(ids));
     ctx.getSelf().tell(new MoveStep(handle, List.of(), List.of(), null));
     return Effect().reply(cmd.replyTo(), new Reply(null, 0, 0, 0, 0, 0, List.of(), List.of(), List.of(task), null,
         null));
@@ -644,7 +654,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     cmd.moved().forEach(s.moving::remove);
     cmd.released().forEach(s.moving::remove);
     int index = indexOfMove(s, cmd.taskHandle());
-    List<String> backlog = s.moveBacklog.get(cmd.taskHandle());
+    java.util.ArrayDeque<String> backlog = s.moveBacklog.get(cmd.taskHandle());
     if (index < 0 || backlog == null) {
       return cmd.moved().isEmpty() ? Effect().none() : Effect().persist(new Removed(cmd.moved()));
     }
@@ -659,7 +669,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     }
     List<QueueMessage> batch = new ArrayList<>();
     while (!backlog.isEmpty() && batch.size() < MOVE_BATCH) {
-      QueueMessage m = s.messages.get(backlog.remove(0));
+      QueueMessage m = s.messages.get(backlog.poll());
       if (m != null && !s.moving.contains(m.messageId()) && !cmd.moved().contains(m.messageId())) {
         batch.add(m);
       }
@@ -795,8 +805,13 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
           e.messages().forEach(m -> s.messages.put(m.messageId(), m));
           return s;
         })
-        .onEvent(Updated.class, (s, e) -> {
-          e.messages().forEach(m -> s.messages.replace(m.messageId(), m));
+        .onEvent(Touched.class, (s, e) -> {
+          for (Touch t : e.touches()) {
+            QueueMessage m = s.messages.get(t.messageId());
+            if (m != null) {
+              s.messages.put(t.messageId(), m.touched(t));
+            }
+          }
           return s;
         })
         .onEvent(Removed.class, (s, e) -> {

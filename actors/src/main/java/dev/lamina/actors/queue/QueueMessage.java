@@ -53,6 +53,11 @@ public record QueueMessage(String messageId, String body, List<Attribute> attrib
         receiveCount + 1, receiveCount == 0 ? now : firstReceivedAt, handle, sourceArn);
   }
 
+  QueueMessage touched(QueueActor.Touch t) {
+    return new QueueMessage(messageId, body, attributes, md5OfBody, md5OfAttributes, sentAt, t.visibleAt(),
+        t.receiveCount(), t.firstReceivedAt(), t.receiptHandle(), sourceArn);
+  }
+
   QueueMessage visibleAt(long at) {
     return new QueueMessage(messageId, body, attributes, md5OfBody, md5OfAttributes, sentAt, at, receiveCount,
         firstReceivedAt, receiptHandle, sourceArn);
