@@ -13,11 +13,7 @@ import dev.lamina.actors.events.EventDispatch.Kind;
 import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.registry.EventInvokeConfig;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -26,7 +22,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -34,6 +29,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import dev.lamina.actors.testing.MovableClock;
 
 /**
  * The event queue's schedule and durability with a scripted dispatcher standing in for the
@@ -59,23 +55,7 @@ class EventQueueTest {
     kit.shutdownTestKit();
   }
 
-  private final AtomicLong skew = new AtomicLong();
-  private final Clock clock = new Clock() {
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(System.currentTimeMillis() + skew.get());
-    }
-  };
+  private final MovableClock clock = new MovableClock();
 
   /** A dispatcher whose attempts follow {@code script}; every run and delivery is recorded. */
   private static final class Scripted implements EventDispatch {
@@ -189,7 +169,7 @@ class EventQueueTest {
     enqueue(queue, "r3", "{}");
     assertEquals("r3", next(dispatch.runs));
     assertEquals("r3", next(dispatch.runs), "a throttle is retried");
-    skew.addAndGet(61_000);  // a minute later, still throttled
+    clock.advanceMillis(61_000);  // a minute later, still throttled
 
     Scripted.Delivery d = next(dispatch.deliveries);
     JsonNode r = JSON.readTree(d.body());

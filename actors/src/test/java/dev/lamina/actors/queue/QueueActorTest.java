@@ -7,22 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.ConfigFactory;
 import dev.lamina.actors.events.EventDispatch;
 import dev.lamina.actors.metrics.Metrics;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import dev.lamina.actors.testing.MovableClock;
 
 /**
  * A queue's time-dependent rules with a clock the test moves (the integration tests cover the SQS
@@ -41,23 +37,7 @@ class QueueActorTest {
     kit.shutdownTestKit();
   }
 
-  private final AtomicLong skew = new AtomicLong();
-  private final Clock clock = new Clock() {
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(System.currentTimeMillis() + skew.get());
-    }
-  };
+  private final MovableClock clock = new MovableClock();
 
   private static final EventDispatch NO_FUNCTIONS = new EventDispatch() {
     @Override
@@ -94,7 +74,7 @@ class QueueActorTest {
     ActorRef<QueueActor.Command> q = queue("retention-" + UUID.randomUUID(),
         new QueueAttributes(30, 60, 262144, 0, 0, null, 0));
     send(q, "old");
-    skew.addAndGet(61_000);
+    clock.advanceMillis(61_000);
 
     QueueActor.Reply received = ask(q, r -> new QueueActor.Receive(10, null, 0, r));
 
@@ -117,7 +97,7 @@ class QueueActorTest {
     assertEquals(1, got.messages().get(0).receiveCount());
 
     assertEquals(List.of(), ask(q, r -> new QueueActor.Receive(1, null, 0, r)).messages(), "invisible for 5 s");
-    skew.addAndGet(5_001);
+    clock.advanceMillis(5_001);
     QueueActor.Reply again = ask(q, r -> new QueueActor.Receive(1, null, 0, r));
     assertEquals(id, again.messages().get(0).messageId(), "visible again once the timeout passed");
     assertEquals(2, again.messages().get(0).receiveCount());
@@ -141,7 +121,7 @@ class QueueActorTest {
     QueueActor.Reply info = ask(again, QueueActor.GetInfo::new);
     assertEquals(0, info.visible());
     assertEquals(1, info.inFlight(), "still invisible after the restart: its visibility is in the journal");
-    skew.addAndGet(30_001);
+    clock.advanceMillis(30_001);
     List<QueueMessage> after = ask(again, r -> new QueueActor.Receive(10, null, 0, r)).messages();
     assertEquals(List.of("kept"), after.stream().map(QueueMessage::body).toList());
     assertEquals(2, after.get(0).receiveCount());

@@ -19,11 +19,7 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
@@ -59,12 +55,7 @@ final class AsyncFixture {
   private AsyncFixture() {}
 
   static SqsClient sqs(TestNode node) {
-    return SqsClient.builder()
-        .endpointOverride(URI.create(node.endpoint()))
-        .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("lamina", "lamina")))
-        .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(30)).build())
-        .build();
+    return TestNode.sqsClient(node.endpoint());
   }
 
   /** Creates the queue (records up to 1 MiB) and answers its URL. */
@@ -117,17 +108,7 @@ final class AsyncFixture {
 
   /** The function's log as {@code GET /lamina/logs/<fn>} shows it (after a flush); "" when none. */
   static String log(TestNode node, String function) {
-    node.node().logs().flush();
-    try {
-      HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create(node.endpoint() + "/lamina/logs/" + function)).build(), HttpResponse.BodyHandlers.ofString());
-      return response.statusCode() == 200 ? response.body() : "";
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return node.log(function);
   }
 
   /** Waits (bounded) until the function's log satisfies {@code condition}; answers that log. */

@@ -3,11 +3,7 @@ package dev.lamina.node.queues;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.lamina.node.testing.TestNode;
-import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,11 +11,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.retry.RetryPolicy;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
@@ -38,13 +29,7 @@ final class QueueFixtures {
 
   /** SDK v2 SqsClient on the node's endpoint: any credentials, no retries, MD5 checks on (the default). */
   static SqsClient sqs(String endpoint) {
-    return SqsClient.builder()
-        .endpointOverride(URI.create(endpoint))
-        .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("lamina", "lamina")))
-        .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build())
-        .overrideConfiguration(o -> o.retryPolicy(RetryPolicy.none()))
-        .build();
+    return TestNode.sqsClient(endpoint);
   }
 
   static String queueUrl(TestNode node, String name) {
@@ -53,17 +38,7 @@ final class QueueFixtures {
 
   /** The whole log of {@code function} on {@code node} (flushed first). */
   static String log(TestNode node, String function) {
-    node.node().logs().flush();
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-          URI.create(node.endpoint() + "/lamina/logs/" + function)).build(), HttpResponse.BodyHandlers.ofString());
-      return response.statusCode() == 200 ? response.body() : "";
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return node.log(function);
   }
 
   /**

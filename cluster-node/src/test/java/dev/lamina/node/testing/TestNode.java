@@ -16,6 +16,7 @@ import software.amazon.awssdk.core.retry.RetryPolicy;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
  * A real Lamina node started in this JVM on a fresh data directory, loopback only, with an AWS SDK
@@ -87,6 +88,33 @@ public final class TestNode implements AutoCloseable {
         .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build())
         .overrideConfiguration(o -> o.retryPolicy(RetryPolicy.none()))
         .build();
+  }
+
+  /** The SQS client a user would point at the node's Lamina queues (MD5 checks on, as by default). */
+  public static SqsClient sqsClient(String endpoint) {
+    return SqsClient.builder()
+        .endpointOverride(URI.create(endpoint))
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("lamina", "lamina")))
+        .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build())
+        .overrideConfiguration(o -> o.retryPolicy(RetryPolicy.none()))
+        .build();
+  }
+
+  /** The function's log as {@code GET /lamina/logs/<function>} shows it (flushed first); "" when none. */
+  public String log(String function) {
+    node.logs().flush();
+    try {
+      java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(URI.create(endpoint() + "/lamina/logs/" + function)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? response.body() : "";
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   @Override
