@@ -210,7 +210,8 @@ class EventSourceMappingTest {
   void theFunctionReceivesTheSqsEventAndProcessedMessagesAreDeleted() throws Exception {
     function(lambda, "esm-shape", "record", 3);
     String url = sqs.createQueue(b -> b.queueName("esm-shape-q")).queueUrl();
-    lambda.createEventSourceMapping(b -> b.eventSourceArn(QUEUE_ARN_PREFIX + "esm-shape-q").functionName("esm-shape"));
+    String uuid = lambda.createEventSourceMapping(b -> b.eventSourceArn(QUEUE_ARN_PREFIX + "esm-shape-q")
+        .functionName("esm-shape")).uuid();
     long before = System.currentTimeMillis();
 
     List<SendMessageBatchResultEntry> sent = sqs.sendMessageBatch(b -> b.queueUrl(url).entries(
@@ -248,6 +249,16 @@ class EventSourceMappingTest {
     assertEquals(0, records.stream().filter(r -> r.path("body").asText().equals("first")).findFirst().orElseThrow()
         .path("messageAttributes").size());
     awaitEmpty("esm-shape-q");
+
+    // What an operator sees on /metrics: batches by outcome, and the queue's depth.
+    String scrape = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create(node.endpoint() + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    java.util.regex.Matcher batches = java.util.regex.Pattern.compile("(?m)^lamina_mapping_batches_total\\{mapping=\""
+        + uuid + "\",outcome=\"success\"\\} (\\S+)$").matcher(scrape);
+    assertTrue(batches.find(), scrape);
+    assertTrue(Double.parseDouble(batches.group(1)) >= 1, scrape);
+    assertTrue(scrape.contains("lamina_queue_messages{queue=\"esm-shape-q\",state=\"visible\"} 0.0"), scrape);
   }
 
   @Test
