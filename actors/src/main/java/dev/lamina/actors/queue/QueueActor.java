@@ -320,6 +320,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
           ctx.getLog().warn("queue {}: could not move {} message(s) to its dead-letter queue ({}); they stay here",
               name, cmd.messageIds().size(), cmd.error());
           cmd.messageIds().forEach(s.moving::remove);
+          answerWaiters(s);
           return Effect().none();
         })
         .onCommand(StartMove.class, this::onStartMove)
@@ -432,9 +433,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
           : Effect().persist(t.events()).thenRun(st -> cmd.replyTo().tell(received(st, List.of())));
     }
     s.waiters.add(new Waiter(cmd, clock.millis() + cmd.waitMillis()));
-    if (!timers.isTimerActive("tick")) {
-      timers.startTimerWithFixedDelay("tick", new Tick(), Duration.ofMillis(50));
-    }
+    scheduleTick(s);
     return t.events().isEmpty() ? Effect().none() : Effect().persist(t.events());
   }
 
@@ -535,11 +534,31 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
         it.remove();
       }
     }
-    if (s.waiters.isEmpty()) {
-      timers.cancel("tick");
-    }
+    scheduleTick(s);
     updateGauges(s);
     return Effect().none();
+  }
+
+  /**
+   * While long polls wait, the next tick comes when one of them is due or a message becomes
+   * visible again; sends, deletes and visibility changes tick at once ({@link #answerWaiters}).
+   */
+  private void scheduleTick(State s) {
+    if (s.waiters.isEmpty()) {
+      timers.cancel("tick");
+      return;
+    }
+    long now = clock.millis();
+    long next = Long.MAX_VALUE;
+    for (Waiter w : s.waiters) {
+      next = Math.min(next, w.deadline());
+    }
+    for (QueueMessage m : s.messages.values()) {
+      if (m.visibleAt() > now && m.visibleAt() < next) {
+        next = m.visibleAt();
+      }
+    }
+    timers.startSingleTimer("tick", new Tick(), Duration.ofMillis(Math.max(1, next - now)));
   }
 
   private void answerWaiters(State s) {
