@@ -258,6 +258,16 @@ public final class LaminaNode implements AutoCloseable {
         InvokeService.Options.requestResponse()), "Invoke");
   }
 
+  /**
+   * Queues an {@code Event} invocation of {@code function} ({@code qualifier} null for
+   * {@code $LATEST}) without HTTP; returns its request id once it is durable. It runs, is retried and
+   * reaches its destinations as over the API.
+   */
+  public String invokeAsync(String function, String qualifier, String payloadJson) {
+    return await(invoker.invoke(function, qualifier, ByteString.fromString(payloadJson),
+        new InvokeService.Options("Event", false, null, null)), "Invoke").requestId();
+  }
+
   public LogStore logs() {
     return logs;
   }

@@ -43,6 +43,17 @@ class EmbeddingTest {
       assertTrue(result.payload().utf8String().contains("Hello, JVM!"), result.payload().utf8String());
       LambdaError missing = assertThrows(LambdaError.class, () -> node.invoke("absent", "{}"));
       assertEquals(LambdaError.Code.ResourceNotFoundException, missing.code());
+
+      String requestId = node.invokeAsync("embedded", null, "{\"name\":\"later\"}");
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      String log = "";
+      while (!log.contains("END RequestId: " + requestId) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        node.logs().flush();
+        log = node.logs().read("embedded", 0, 1 << 20).text();
+      }
+      assertTrue(log.contains("END RequestId: " + requestId), "the queued event ran: " + log);
+      assertThrows(LambdaError.class, () -> node.invokeAsync("absent", null, "{}"));
     } finally {
       assertEquals(0, Processes.runningUnder(dataDir), "closing the node leaves no sandbox process");
       assertTrue(noRuntimeApiServerThreads(), "closing the node stops every sandbox's Runtime API server");
