@@ -167,9 +167,9 @@ public final class LaminaNode implements AutoCloseable {
 
       Duration registryTimeout = config.getDuration("lamina.registry-timeout");
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
-      FunctionService functions = new FunctionService(settings, registry, code, blocking,
-          ClusterSharding.get(system), metrics);
       EventSettings eventSettings = EventSettings.from(config);
+      FunctionService functions = new FunctionService(settings, registry, code, blocking,
+          ClusterSharding.get(system), metrics, eventSettings.partitions());
       InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout(),
           eventSettings.partitions());
       AsyncInvoker async = new AsyncInvoker(system, settings, registry, () -> invoker, functions::getConcurrency,

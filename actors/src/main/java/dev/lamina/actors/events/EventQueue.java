@@ -72,7 +72,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
 
   public sealed interface Command extends CborSerializable
       permits Enqueue, Wake, GetDepth, Due, Outcome, Delivered, DeliveryFailed, Redeliver, Flush, Idle, AcceptNow,
-          Stop {}
+          Stop, DropQueued {}
 
   /** Accepts one event; the reply ({@link Accepted}) comes once it is durable. */
   public record Enqueue(String requestId, String qualifier, byte[] payload, ActorRef<Accepted> replyTo)
@@ -82,6 +82,12 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
 
   /** Starts the entity (after a restart) so that it dispatches what its journal holds. */
   public record Wake() implements Command {}
+
+  /**
+   * The function was deleted: its queued events are dropped (counted as discarded); those running
+   * now finish as their attempt ends (their function is gone).
+   */
+  public record DropQueued() implements Command {}
 
   /** Events held, and how many of them are running or waiting for a retry. */
   public record GetDepth(ActorRef<Depth> replyTo) implements Command {}
@@ -297,6 +303,15 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
             cmd.delivery())))
         .onCommand(Flush.class, this::onFlush)
         .onCommand(AcceptNow.class, this::onAcceptNow)
+        .onCommand(DropQueued.class, (state, cmd) -> {
+          List<String> dropped = state.pending.keySet().stream().filter(id -> !state.busy.contains(id)).toList();
+          if (dropped.isEmpty()) {
+            return Effect().none();
+          }
+          // Logged, not counted: the deleted function's series left the scrape with it.
+          log.info("{} queued event(s) of {} dropped: the function was deleted", dropped.size(), function);
+          return Effect().persist(new Finished(dropped)).thenRun(this::dispatch);
+        })
         .onCommand(Idle.class, (state, cmd) -> {
           if (idle(state)) {
             passivate.accept(ctx.getSelf());

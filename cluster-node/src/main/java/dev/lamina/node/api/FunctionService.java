@@ -51,10 +51,12 @@ public final class FunctionService {
   private final ProvisionedService provisioned;
   private final Executor blocking;
   private final ClusterSharding sharding;
+  private final int eventPartitions;
   private final Metrics metrics;
 
   public FunctionService(NodeSettings settings, RegistryClient registry, CodeStore code, Executor blocking,
-      ClusterSharding sharding, Metrics metrics) {
+      ClusterSharding sharding, Metrics metrics, int eventPartitions) {
+    this.eventPartitions = eventPartitions;
     this.metrics = metrics;
     this.sharding = sharding;
     this.settings = settings;
@@ -258,6 +260,13 @@ public final class FunctionService {
         // A function created again under this name starts without reserved concurrency.
         askAccount(r -> new AccountActor.FunctionGone(fn.name(), r));
         metrics.forgetFunction(fn.name());
+        // Its queued events are dropped now: a function created again under the name must not
+        // run the events of this one.
+        for (int p = 0; p < eventPartitions; p++) {
+          sharding.entityRefFor(dev.lamina.actors.events.EventQueue.TYPE_KEY,
+              dev.lamina.actors.events.EventQueue.entityId(fn.name(), p))
+              .tell(new dev.lamina.actors.events.EventQueue.DropQueued());
+        }
       }
       // Their warm sandboxes can never serve again: release them now, not at keep-alive expiry.
       for (FunctionConfig gone : reply.versions()) {

@@ -378,6 +378,22 @@ class EventInvokeTest {
   // ---- deletion --------------------------------------------------------------------------------
 
   @Test
+  void aFunctionCreatedAgainRightAwayDoesNotRunTheEventsOfTheDeletedOne() throws Exception {
+    reporter("ev-reborn");
+    String old = invokeEvent("ev-reborn", null, "{\"fail\": true}").responseMetadata().requestId();
+    // Its first attempt failed: it waits RETRY_DELAY for the next one.
+    int ranBefore = executions(awaitLog(node, "ev-reborn", l -> l.contains("END RequestId: " + old), RECORD_WAIT),
+        old);
+
+    lambda.deleteFunction(b -> b.functionName("ev-reborn"));
+    reporter("ev-reborn");  // before the old event's retry is due
+    Thread.sleep(3 * RETRY_DELAY.toMillis());
+
+    assertEquals(ranBefore, executions(log(node, "ev-reborn"), old),
+        "the deleted function's event does not run on its successor:\n" + log(node, "ev-reborn"));
+  }
+
+  @Test
   void deletingAFunctionDropsItsQueuedEventsAndTheNodeKeepsServing() throws Exception {
     String failureUrl = createQueue(sqs, "ev-doomed-failure");
     String dlqUrl = createQueue(sqs, "ev-doomed-dlq");
