@@ -84,8 +84,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   public record Wake() implements Command {}
 
   /**
-   * The function was deleted: its queued events are dropped (counted as discarded); those running
-   * now finish as their attempt ends (their function is gone).
+   * The function was deleted: its queued events are dropped, those running now included (what
+   * their attempts answer later is ignored).
    */
   public record DropQueued() implements Command {}
 
@@ -96,13 +96,13 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
 
   private record Due() implements Command {}
 
-  private record Outcome(String requestId, Attempt attempt) implements Command {}
+  private record Outcome(long epoch, String requestId, Attempt attempt) implements Command {}
 
-  private record Delivered(String requestId) implements Command {}
+  private record Delivered(long epoch, String requestId) implements Command {}
 
-  private record DeliveryFailed(String requestId, Delivery delivery, String error) implements Command {}
+  private record DeliveryFailed(long epoch, String requestId, Delivery delivery, String error) implements Command {}
 
-  private record Redeliver(String requestId, Delivery delivery) implements Command {}
+  private record Redeliver(long epoch, String requestId, Delivery delivery) implements Command {}
 
   private record Flush() implements Command {}
 
@@ -163,6 +163,11 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     final List<String> toFinish = new ArrayList<>();
     final List<Enqueue> accepting = new ArrayList<>();
     boolean acceptQueued;
+    /**
+     * This incarnation: results of attempts and deliveries started by an earlier one (before a
+     * restart) carry another epoch and are ignored, since recovery starts those events afresh.
+     */
+    final long epoch = java.util.concurrent.ThreadLocalRandom.current().nextLong();
     int running;
     int window;
   }
@@ -185,6 +190,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
   private final Consumer<ActorRef<Command>> passivate;
   private final org.slf4j.Logger log;
   private int reportedDepth;
+  private Metrics.EventMeters depthOwner;
 
   private EventQueue(String entityId, EventSettings settings, EventDispatch dispatch, Clock clock,
       ActorContext<Command> ctx, TimerScheduler<Command> timers, Metrics metrics,
@@ -210,7 +216,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     // Any other failure restarts it too: its state is the journal.
     return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers ->
             new EventQueue(entityId, settings, dispatch, clock, ctx, timers, metrics, passivate))))
-        .onFailure(Exception.class, SupervisorStrategy.restart());
+        .onFailure(Exception.class,
+            SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
   }
 
   /** Registers the entity type. An empty partition passivates itself (no timer may be lost). */
@@ -277,14 +284,8 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         .onSignal(RecoveryCompleted.instance(), state -> {
           dispatch(state);
         })
-        .onSignal(PreRestart.instance(), state -> {
-          meters().depth().addAndGet(-reportedDepth);
-          reportedDepth = 0;
-        })
-        .onSignal(PostStop.instance(), state -> {
-          meters().depth().addAndGet(-reportedDepth);
-          reportedDepth = 0;
-        })
+        .onSignal(PreRestart.instance(), state -> withdrawDepth())
+        .onSignal(PostStop.instance(), state -> withdrawDepth())
         .build();
   }
 
@@ -296,15 +297,20 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         .onCommand(GetDepth.class, (state, cmd) -> Effect().reply(cmd.replyTo(),
             new Depth(state.pending.size(), state.busy.size(), state.delayed.size())))
         .onCommand(Due.class, (state, cmd) -> Effect().none().thenRun(this::dispatch))
-        .onCommand(Outcome.class, this::onOutcome)
-        .onCommand(Delivered.class, (state, cmd) -> Effect().none().thenRun(s -> finish(s, cmd.requestId())))
-        .onCommand(DeliveryFailed.class, this::onDeliveryFailed)
-        .onCommand(Redeliver.class, (state, cmd) -> Effect().none().thenRun(s -> deliver(cmd.requestId(),
+        .onCommand(Outcome.class, (state, cmd) -> cmd.epoch() != state.epoch ? Effect().none()
+            : onOutcome(state, cmd))
+        .onCommand(Delivered.class, (state, cmd) -> cmd.epoch() != state.epoch ? Effect().none()
+            : Effect().none().thenRun(s -> finish(s, cmd.requestId())))
+        .onCommand(DeliveryFailed.class, (state, cmd) -> cmd.epoch() != state.epoch ? Effect().none()
+            : onDeliveryFailed(state, cmd))
+        .onCommand(Redeliver.class, (state, cmd) -> cmd.epoch() != state.epoch ? Effect().none()
+            : Effect().none().thenRun(s -> deliver(s, cmd.requestId(),
             cmd.delivery())))
         .onCommand(Flush.class, this::onFlush)
         .onCommand(AcceptNow.class, this::onAcceptNow)
         .onCommand(DropQueued.class, (state, cmd) -> {
-          List<String> dropped = state.pending.keySet().stream().filter(id -> !state.busy.contains(id)).toList();
+          // Running ones too: their late outcomes find nothing (their function is gone anyway).
+          List<String> dropped = List.copyOf(state.pending.keySet());
           if (dropped.isEmpty()) {
             return Effect().none();
           }
@@ -324,7 +330,9 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
             state.accepting.forEach(next::tell);
             next.tell(new Wake());
           }
-          return Effect().stop();
+          // What already ran is written finished first, so the next incarnation does not run it again.
+          return state.toFinish.isEmpty() ? Effect().stop()
+              : Effect().persist(new Finished(List.copyOf(state.toFinish))).thenStop();
         })
         .build();
   }
@@ -407,7 +415,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
       meters().dispatched().increment();
       meters().ageAtDispatch().record(Math.max(0, now - p.acceptedAt), TimeUnit.MILLISECONDS);
       ctx.pipeToSelf(dispatch.run(function, p.qualifier, id, ByteString.fromArrayUnsafe(p.payload), p.acceptedAt),
-          (attempt, failure) -> new Outcome(id, attempt != null ? attempt : systemError(failure)));
+          (attempt, failure) -> new Outcome(s.epoch, id, attempt != null ? attempt : systemError(failure)));
     }
     if (!s.delayed.isEmpty()) {
       timers.startSingleTimer("due", new Due(), Duration.ofMillis(Math.max(1, s.delayed.peek().notBefore() - now)));
@@ -420,13 +428,31 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     reportDepth(s);
   }
 
-  /** Keeps the function's queued-events gauge at the sum of its partitions' pending events. */
+  /**
+   * Keeps the function's queued-events gauge at the sum of its partitions' pending events. The
+   * gauge this partition added to may be gone (the function was deleted) or replaced (created
+   * again): then it starts over on the current one, and never brings a deleted function's back.
+   */
   private void reportDepth(State s) {
+    Metrics.EventMeters current = depthOwner == null ? meters() : metrics.eventsIfPresent(function);
+    if (current != depthOwner) {
+      reportedDepth = 0;
+      depthOwner = current;
+    }
     int now = s.pending.size();
-    if (now != reportedDepth) {
-      meters().depth().addAndGet(now - reportedDepth);
+    if (current != null && now != reportedDepth) {
+      current.depth().addAndGet(now - reportedDepth);
       reportedDepth = now;
     }
+  }
+
+  /** Takes this partition's share out of the gauge (it stops or restarts). */
+  private void withdrawDepth() {
+    if (depthOwner != null && metrics.eventsIfPresent(function) == depthOwner) {
+      depthOwner.depth().addAndGet(-reportedDepth);
+    }
+    reportedDepth = 0;
+    depthOwner = null;
   }
 
   private static Attempt systemError(Throwable failure) {
@@ -534,14 +560,15 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     String source = a.functionArn() == null ? null : a.functionArn().replaceAll(":\\$LATEST$", "");
     Delivery delivery = new Delivery(success, targets, record, dlq, ByteString.fromArrayUnsafe(p.payload),
         dlqAttributes, source, 0);
-    return Effect().none().thenRun(s -> deliver(p.requestId, delivery));
+    return Effect().none().thenRun(s -> deliver(s, p.requestId, delivery));
   }
 
   /**
    * Sends the record to its destinations and the event to the DLQ; a retry sends only to those
    * that failed. The meters count a hand-over once it is complete.
    */
-  private void deliver(String requestId, Delivery d) {
+  private void deliver(State s, String requestId, Delivery d) {
+    long epoch = s.epoch;
     List<CompletableFuture<String>> sends = new ArrayList<>();
     for (String t : d.targets()) {
       sends.add(outcome(t, dispatch.deliver(t, d.body(), List.of(), null)));
@@ -571,9 +598,9 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
         if (!d.dlqTargets().isEmpty()) {
           meters().toFailureDestination().increment();
         }
-        return new Delivered(requestId);
+        return new Delivered(epoch, requestId);
       }
-      return new DeliveryFailed(requestId, new Delivery(d.success(), failedTargets, d.body(), failedDlq, d.dlqBody(),
+      return new DeliveryFailed(epoch, requestId, new Delivery(d.success(), failedTargets, d.body(), failedDlq, d.dlqBody(),
           d.dlqAttributes(), d.sourceArn(), d.tries()), error);
     });
   }
@@ -597,7 +624,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     Delivery again = new Delivery(d.success(), d.targets(), d.body(), d.dlqTargets(), d.dlqBody(),
         d.dlqAttributes(), d.sourceArn(), d.tries() + 1);
     // Redelivers to every target: one may receive a record twice, as with any retry.
-    timers.startSingleTimer("redeliver-" + cmd.requestId(), new Redeliver(cmd.requestId(), again),
+    timers.startSingleTimer("redeliver-" + cmd.requestId(), new Redeliver(state.epoch, cmd.requestId(), again),
         settings.backoff(again.tries()));
     return Effect().none();
   }

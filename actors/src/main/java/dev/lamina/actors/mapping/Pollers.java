@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
@@ -26,6 +25,8 @@ public final class Pollers {
 
   private record PollerStopped(String uuid, ActorRef<Poller.Command> poller) implements Command {}
 
+  private record Respawn(String uuid, MappingConfig config) implements Command {}
+
   private Pollers() {}
 
   /** {@code queueArnPrefix}: only mappings of Lamina queues are polled. */
@@ -36,14 +37,31 @@ public final class Pollers {
       Map<String, ActorRef<Poller.Command>> children = new HashMap<>();
       long[] generation = {0};
       long[] version = {-1};
+      // A poller that fails stops (its in-flight results die with it) and a fresh one, under a new
+      // name, takes over a second later: a restarted poller would mix its old loops with new ones.
+      java.util.function.Consumer<MappingConfig> spawn = m -> {
+        int concurrency = m.maximumConcurrency() != null ? m.maximumConcurrency() : defaultConcurrency;
+        String queue = m.eventSourceArn().substring(queueArnPrefix.length());
+        ActorRef<Poller.Command> poller = ctx.spawn(Poller.create(m, queue, region, concurrency, dispatch, metrics,
+            clock), "poller-" + m.uuid() + "-" + generation[0]++);
+        ctx.watchWith(poller, new PollerStopped(m.uuid(), poller));
+        children.put(m.uuid(), poller);
+      };
       return Behaviors.receive(Command.class)
           .onMessage(PollerStopped.class, stopped -> {
-            // A poller that failed (not one told to stop) is started again by the next Sync.
-            if (children.get(stopped.uuid()) == stopped.poller()) {
+            if (children.get(stopped.uuid()) == stopped.poller()) {  // it failed; one told to stop is gone already
               children.remove(stopped.uuid());
-              running.remove(stopped.uuid());
-              ctx.getLog().warn("the poller of event source mapping {} stopped; it starts again with the next change",
-                  stopped.uuid());
+              MappingConfig m = running.get(stopped.uuid());
+              ctx.getLog().warn("the poller of event source mapping {} failed; a new one starts", stopped.uuid());
+              if (m != null) {
+                ctx.scheduleOnce(java.time.Duration.ofSeconds(1), ctx.getSelf(), new Respawn(stopped.uuid(), m));
+              }
+            }
+            return Behaviors.same();
+          })
+          .onMessage(Respawn.class, r -> {
+            if (r.config().equals(running.get(r.uuid())) && !children.containsKey(r.uuid())) {
+              spawn.accept(r.config());
             }
             return Behaviors.same();
           })
@@ -59,20 +77,17 @@ public final class Pollers {
             for (String uuid : List.copyOf(running.keySet())) {
               MappingConfig now = wanted.get(uuid);
               if (now == null || !now.equals(running.get(uuid))) {
-                children.remove(uuid).tell(new Poller.Stop());  // it releases what it holds, then stops
+                ActorRef<Poller.Command> poller = children.remove(uuid);
+                if (poller != null) {
+                  poller.tell(new Poller.Stop());  // it releases what it holds, then stops
+                }
                 running.remove(uuid);
               }
             }
             wanted.forEach((uuid, m) -> {
               if (!running.containsKey(uuid)) {
-                int concurrency = m.maximumConcurrency() != null ? m.maximumConcurrency() : defaultConcurrency;
-                String queue = m.eventSourceArn().substring(queueArnPrefix.length());
-                ActorRef<Poller.Command> poller = ctx.spawn(Behaviors.supervise(
-                        Poller.create(m, queue, region, concurrency, dispatch, metrics, clock))
-                    .onFailure(Exception.class, SupervisorStrategy.restart()), "poller-" + uuid + "-" + generation[0]++);
-                ctx.watchWith(poller, new PollerStopped(uuid, poller));
-                children.put(uuid, poller);
                 running.put(uuid, m);
+                spawn.accept(m);
               }
             });
             return Behaviors.same();

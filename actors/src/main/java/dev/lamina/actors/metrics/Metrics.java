@@ -137,6 +137,11 @@ public final class Metrics {
     return eventMeters.computeIfAbsent(function, this::newEventMeters);
   }
 
+  /** The function's event meters if they exist (not forgotten), without creating them. */
+  public EventMeters eventsIfPresent(String function) {
+    return eventMeters.get(function);
+  }
+
   private EventMeters newEventMeters(String function) {
     Tags tags = Tags.of("function", function);
     return new EventMeters(

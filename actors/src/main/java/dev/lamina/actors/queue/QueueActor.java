@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -58,7 +60,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   public sealed interface Command extends CborSerializable
       permits Create, GetInfo, SetAttributes, DeleteQueue, Send, Receive, DeleteMessages, ChangeVisibility, Purge,
-          StartMove, ListMoves, CancelMove, Tick, MovedOut, MoveOutFailed, MoveStep, SendNow, CancelWaits {}
+          StartMove, ListMoves, CancelMove, Tick, MovedOut, MoveOutFailed, MoveStep, SendNow, CancelWaits, Stop {}
 
   /** Creates the queue; an existing queue with other attributes is a QueueNameExists error. */
   public record Create(QueueAttributes attributes, boolean explicitAttributes, ActorRef<Reply> replyTo)
@@ -96,6 +98,12 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
       this(max, visibilityTimeout, waitMillis, null, replyTo);
     }
   }
+
+  /**
+   * Sharding's stop message (rebalance, shutdown): sends waiting for the next group write are
+   * written and answered, then the entity stops.
+   */
+  private record Stop() implements Command {}
 
   /** Answers the long polls of {@code owner} now, with nothing. */
   public record CancelWaits(ActorRef<?> owner) implements Command {}
@@ -248,7 +256,9 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, entity -> Behaviors.supervise(Behaviors.<Command>setup(ctx ->
             Behaviors.withTimers(timers ->
                 new QueueActor(entity.getEntityId(), arnPrefix, clock, ctx, timers, functions, metrics))))
-            .onFailure(Exception.class, SupervisorStrategy.restart()))
+            .onFailure(Exception.class,
+                SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2)))
+        .withStopMessage(new Stop())
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
   }
 
@@ -283,6 +293,25 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     };
   }
 
+  /** Answers every long poll with {@code reply}. */
+  private static void answerAll(State s, Reply reply) {
+    s.waiters.forEach(w -> w.receive().replyTo().tell(reply));
+    s.waiters.clear();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    // A restart loses what waits in memory: answer it now rather than leave callers to time out.
+    return newSignalHandlerBuilder()
+        .onSignal(PreRestart.instance(), s -> {
+          answerAll(s, received(s, List.of()));
+          s.sending.forEach(p -> p.replyTo().tell(Reply.error("InternalError",
+              "The queue restarted before the message was stored; send it again.")));
+          s.sending.clear();
+        })
+        .build();
+  }
+
   @Override
   public CommandHandler<Command, Event, State> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
@@ -302,6 +331,19 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
         .onCommand(Purge.class, (s, cmd) -> !s.exists() ? Effect().reply(cmd.replyTo(), missing())
             : Effect().persist(new Purged()).thenReply(cmd.replyTo(), this::info))
         .onCommand(Tick.class, (s, cmd) -> onTick(s))
+        .onCommand(Stop.class, (s, cmd) -> {
+          // Long polls are left to their callers' timeouts: answered now, pollers would ask again at
+          // once and keep the shard region's hand-over (or the node's shutdown) waiting.
+          if (s.sending.isEmpty()) {
+            return Effect().stop();
+          }
+          List<PendingSend> batch = List.copyOf(s.sending);
+          s.sending.clear();
+          List<QueueMessage> all = new ArrayList<>();
+          batch.forEach(p -> all.addAll(p.messages()));
+          return Effect().persist(new Sent(all)).thenRun(st -> batch.forEach(p -> p.replyTo().tell(p.reply())))
+              .thenStop();
+        })
         .onCommand(CancelWaits.class, (s, cmd) -> {
           s.waiters.removeIf(w -> {
             boolean mine = cmd.owner().equals(w.receive().owner());

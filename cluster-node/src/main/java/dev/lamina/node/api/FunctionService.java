@@ -262,11 +262,7 @@ public final class FunctionService {
         metrics.forgetFunction(fn.name());
         // Its queued events are dropped now: a function created again under the name must not
         // run the events of this one.
-        for (int p = 0; p < eventPartitions; p++) {
-          sharding.entityRefFor(dev.lamina.actors.events.EventQueue.TYPE_KEY,
-              dev.lamina.actors.events.EventQueue.entityId(fn.name(), p))
-              .tell(new dev.lamina.actors.events.EventQueue.DropQueued());
-        }
+        dropQueuedEvents(fn.name());
       }
       // Their warm sandboxes can never serve again: release them now, not at keep-alive expiry.
       for (FunctionConfig gone : reply.versions()) {
@@ -274,6 +270,25 @@ public final class FunctionService {
             .tell(FunctionActor.FunctionDeleted.INSTANCE);
       }
       return null;
+    });
+  }
+
+  /**
+   * Tells every event queue partition of the function to drop what it holds: the configured
+   * partitions, and any other that has a journal (written under an earlier partition count).
+   */
+  private void dropQueuedEvents(String function) {
+    String type = dev.lamina.actors.events.EventQueue.TYPE_KEY.name();
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    for (int p = 0; p < eventPartitions; p++) {
+      ids.add(dev.lamina.actors.events.EventQueue.entityId(function, p));
+    }
+    registry.entityIds(type).whenComplete((journals, failure) -> {
+      if (journals != null) {
+        journals.stream().filter(id -> id.startsWith(function + "#")).forEach(ids::add);
+      }
+      ids.forEach(id -> sharding.entityRefFor(dev.lamina.actors.events.EventQueue.TYPE_KEY, id)
+          .tell(new dev.lamina.actors.events.EventQueue.DropQueued()));
     });
   }
 

@@ -720,6 +720,7 @@ public final class SqsApi {
       case "QueueNameExists" -> new SqsError("QueueNameExists", "QueueAlreadyExists", 400, reply.errorMessage());
       case "ResourceNotFoundException" -> new SqsError("ResourceNotFoundException", "ResourceNotFoundException", 404,
           reply.errorMessage());
+      case "InternalError" -> new SqsError("InternalError", "InternalError", 500, reply.errorMessage());
       default -> SqsError.invalidParameter(reply.errorMessage());
     };
   }
