@@ -169,7 +169,7 @@ public final class LaminaNode implements AutoCloseable {
       RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
       EventSettings eventSettings = EventSettings.from(config);
       FunctionService functions = new FunctionService(settings, registry, code, blocking,
-          ClusterSharding.get(system), metrics, eventSettings.partitions());
+          ClusterSharding.get(system), metrics);
       InvokeService invoker = new InvokeService(system, settings, registry, sandboxSettings.initTimeout(),
           eventSettings.partitions());
       AsyncInvoker async = new AsyncInvoker(system, settings, registry, () -> invoker, functions::getConcurrency,

@@ -434,6 +434,9 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
    * again): then it starts over on the current one, and never brings a deleted function's back.
    */
   private void reportDepth(State s) {
+    if (depthOwner == null && s.pending.isEmpty()) {
+      return;  // nothing to add: no reason to create the function's series (it may be deleted)
+    }
     Metrics.EventMeters current = depthOwner == null ? meters() : metrics.eventsIfPresent(function);
     if (current != depthOwner) {
       reportedDepth = 0;

@@ -51,12 +51,10 @@ public final class FunctionService {
   private final ProvisionedService provisioned;
   private final Executor blocking;
   private final ClusterSharding sharding;
-  private final int eventPartitions;
   private final Metrics metrics;
 
   public FunctionService(NodeSettings settings, RegistryClient registry, CodeStore code, Executor blocking,
-      ClusterSharding sharding, Metrics metrics, int eventPartitions) {
-    this.eventPartitions = eventPartitions;
+      ClusterSharding sharding, Metrics metrics) {
     this.metrics = metrics;
     this.sharding = sharding;
     this.settings = settings;
@@ -274,22 +272,15 @@ public final class FunctionService {
   }
 
   /**
-   * Tells every event queue partition of the function to drop what it holds: the configured
-   * partitions, and any other that has a journal (written under an earlier partition count).
+   * Tells every event queue partition of the function that has a journal (whatever the partition
+   * count was when it was written) to drop what it holds; partitions that never held an event are
+   * left alone.
    */
   private void dropQueuedEvents(String function) {
-    String type = dev.lamina.actors.events.EventQueue.TYPE_KEY.name();
-    java.util.Set<String> ids = new java.util.TreeSet<>();
-    for (int p = 0; p < eventPartitions; p++) {
-      ids.add(dev.lamina.actors.events.EventQueue.entityId(function, p));
-    }
-    registry.entityIds(type).whenComplete((journals, failure) -> {
-      if (journals != null) {
-        journals.stream().filter(id -> id.startsWith(function + "#")).forEach(ids::add);
-      }
-      ids.forEach(id -> sharding.entityRefFor(dev.lamina.actors.events.EventQueue.TYPE_KEY, id)
-          .tell(new dev.lamina.actors.events.EventQueue.DropQueued()));
-    });
+    registry.entityIds(dev.lamina.actors.events.EventQueue.TYPE_KEY.name()).thenAccept(journals -> journals.stream()
+        .filter(id -> id.startsWith(function + "#"))
+        .forEach(id -> sharding.entityRefFor(dev.lamina.actors.events.EventQueue.TYPE_KEY, id)
+            .tell(new dev.lamina.actors.events.EventQueue.DropQueued())));
   }
 
   // ---- versions ----------------------------------------------------------------------------

@@ -56,7 +56,7 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 class DurabilityTest {
 
   private static final int EVENTS = Integer.getInteger("lamina.durability.events", 2100);
-  private static final int MESSAGES = Integer.getInteger("lamina.durability.messages", 2100);
+  private static final int MESSAGES = Integer.getInteger("lamina.durability.messages", 2200);
   /** The node is killed once this share of the work has run. */
   private static final double KILL_AT = 0.4;
   private static final Duration KILL_WAIT = Duration.ofMinutes(3);
