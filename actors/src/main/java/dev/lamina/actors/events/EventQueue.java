@@ -584,7 +584,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
       List<String> failedDlq = new ArrayList<>();
       String error = null;
       for (int i = 0; i < sends.size(); i++) {
-        String failure = sends.get(i).join();
+        String failure = sends.get(i).getNow(null);  // all complete here
         if (failure != null) {
           error = failure;
           if (i < d.targets().size()) {

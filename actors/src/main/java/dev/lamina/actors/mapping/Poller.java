@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.actors.events.EventDispatch;
 import dev.lamina.actors.events.EventDispatch.Attempt;
-import dev.lamina.actors.events.EventDispatch.Kind;
 import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.queue.QueueActor;
 import dev.lamina.actors.queue.QueueMessage;
@@ -365,9 +364,5 @@ public final class Poller {
       throw new UncheckedIOException(e);
     }
     return ByteString.fromArrayUnsafe(out.toByteArray());
-  }
-
-  static boolean backsOff(Kind kind) {
-    return kind != Kind.SUCCESS && kind != Kind.FUNCTION_ERROR;
   }
 }

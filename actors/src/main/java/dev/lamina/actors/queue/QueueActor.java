@@ -63,8 +63,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
           StartMove, ListMoves, CancelMove, Tick, MovedOut, MoveOutFailed, MoveStep, SendNow, CancelWaits, Stop {}
 
   /** Creates the queue; an existing queue with other attributes is a QueueNameExists error. */
-  public record Create(QueueAttributes attributes, boolean explicitAttributes, ActorRef<Reply> replyTo)
-      implements Command {}
+  public record Create(QueueAttributes attributes, ActorRef<Reply> replyTo) implements Command {}
 
   public record GetInfo(ActorRef<Reply> replyTo) implements Command {}
 
@@ -375,12 +374,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
 
   private Effect<Event, State> onCreate(State s, Create cmd) {
     if (s.exists()) {
-      if (cmd.explicitAttributes() && !s.attributes.equals(cmd.attributes())) {
-        return Effect().reply(cmd.replyTo(), Reply.error("QueueNameExists",
-            "A queue already exists with the same name and a different value for attribute "
-                + differences(s.attributes, cmd.attributes()).get(0)));
-      }
-      return Effect().reply(cmd.replyTo(), info(s));
+      return Effect().reply(cmd.replyTo(), info(s));  // the API compared the attributes given
     }
     return Effect().persist(new Created(cmd.attributes(), clock.millis())).thenReply(cmd.replyTo(), this::info);
   }

@@ -54,7 +54,7 @@ class QueueActorTest {
   private ActorRef<QueueActor.Command> queue(String name, QueueAttributes attributes) {
     ActorRef<QueueActor.Command> q = kit.spawn(QueueActor.create(name, PREFIX, clock, NO_FUNCTIONS,
         Metrics.inMemory()));
-    ask(q, r -> new QueueActor.Create(attributes, false, r));
+    ask(q, r -> new QueueActor.Create(attributes, r));
     return q;
   }
 

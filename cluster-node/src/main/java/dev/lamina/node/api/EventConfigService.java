@@ -4,14 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
-import dev.lamina.actors.queue.QueueActor;
 import dev.lamina.actors.registry.EventInvokeConfig;
 import dev.lamina.actors.registry.FunctionConfig;
 import dev.lamina.actors.registry.FunctionRegistry;
 import dev.lamina.actors.registry.RegistryClient;
 import java.math.BigDecimal;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -34,13 +32,13 @@ public final class EventConfigService {
 
   private final NodeSettings settings;
   private final RegistryClient registry;
-  private final ClusterSharding sharding;
+  private final QueueLookup queues;
   private final Clock clock;
 
   public EventConfigService(NodeSettings settings, RegistryClient registry, ClusterSharding sharding, Clock clock) {
     this.settings = settings;
     this.registry = registry;
-    this.sharding = sharding;
+    this.queues = new QueueLookup(settings, sharding);
     this.clock = clock;
   }
 
@@ -158,24 +156,14 @@ public final class EventConfigService {
       });
     }
     if (arn.startsWith(settings.queueArnPrefix())) {
-      return queueExists(arn.substring(settings.queueArnPrefix().length())).thenApply(exists -> {
-        if (!exists) {
+      return queues.find(arn).thenApply(queue -> {
+        if (queue == null) {
           throw invalid;
         }
         return null;
       });
     }
     return CompletableFuture.failedFuture(invalid);  // SNS, EventBridge, S3, other accounts: none here
-  }
-
-  /** Whether the Lamina queue {@code name} exists. */
-  public CompletionStage<Boolean> queueExists(String name) {
-    if (name.isEmpty() || name.contains("/")) {
-      return CompletableFuture.completedFuture(false);
-    }
-    return sharding.entityRefFor(QueueActor.TYPE_KEY, name)
-        .<QueueActor.Reply>ask(QueueActor.GetInfo::new, Duration.ofSeconds(10))
-        .thenApply(reply -> reply.errorCode() == null);
   }
 
   private static String qualifierOf(FunctionName fn, String parameter) {

@@ -51,6 +51,7 @@ public final class FunctionService {
   private final ProvisionedService provisioned;
   private final Executor blocking;
   private final ClusterSharding sharding;
+  private final QueueLookup queues;
   private final Metrics metrics;
 
   public FunctionService(NodeSettings settings, RegistryClient registry, CodeStore code, Executor blocking,
@@ -62,6 +63,7 @@ public final class FunctionService {
     this.uploads = new CodeUploads(settings, code);
     this.layers = new LayerService(settings, registry, uploads, blocking);
     this.provisioned = new ProvisionedService(registry, sharding, settings.accountId());
+    this.queues = new QueueLookup(settings, sharding);
     this.blocking = blocking;
   }
 
@@ -96,20 +98,12 @@ public final class FunctionService {
       return CompletableFuture.failedFuture(LambdaError.invalid("The dead-letter target " + arn
           + " is not supported: Lamina sends dead letters to its queues (arn:aws:sqs:...)."));
     }
-    String prefix = settings.queueArnPrefix();
-    String queue = arn.startsWith(prefix) ? arn.substring(prefix.length()) : "";
-    if (queue.isEmpty() || queue.contains("/") || queue.contains(":")) {
-      return CompletableFuture.failedFuture(noQueue);
-    }
-    return sharding.entityRefFor(dev.lamina.actors.queue.QueueActor.TYPE_KEY, queue)
-        .<dev.lamina.actors.queue.QueueActor.Reply>ask(dev.lamina.actors.queue.QueueActor.GetInfo::new,
-            java.time.Duration.ofSeconds(10))
-        .thenApply(reply -> {
-          if (reply.errorCode() != null) {
-            throw noQueue;
-          }
-          return null;
-        });
+    return queues.find(arn).thenApply(queue -> {
+      if (queue == null) {
+        throw noQueue;
+      }
+      return null;
+    });
   }
 
   /** CreateFunction; with {@code Publish}, the reply is version 1. */

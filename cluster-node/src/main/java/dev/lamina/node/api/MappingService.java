@@ -7,7 +7,6 @@ import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.mapping.MappingConfig;
 import dev.lamina.actors.mapping.MappingRegistry;
 import dev.lamina.actors.mapping.Pollers;
-import dev.lamina.actors.queue.QueueActor;
 import dev.lamina.actors.registry.RegistryClient;
 import java.math.BigDecimal;
 import java.time.Clock;
@@ -39,6 +38,7 @@ public final class MappingService {
   private final RegistryClient registry;
   private final ClusterSharding sharding;
   private final ActorRef<Pollers.Command> pollers;
+  private final QueueLookup queues;
   private final Clock clock;
   private final java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
 
@@ -48,6 +48,7 @@ public final class MappingService {
     this.registry = registry;
     this.sharding = sharding;
     this.pollers = pollers;
+    this.queues = new QueueLookup(settings, sharding);
     this.clock = clock;
   }
 
@@ -209,13 +210,8 @@ public final class MappingService {
       }
       return resolved.main();
     }).thenCompose(function -> {
-      String prefix = settings.queueArnPrefix();
-      String queue = source.startsWith(prefix) ? source.substring(prefix.length()) : null;
-      CompletionStage<QueueActor.Reply> info = queue == null || queue.isEmpty() || queue.contains("/")
-          ? CompletableFuture.completedFuture(null)
-          : sharding.entityRefFor(QueueActor.TYPE_KEY, queue).ask(QueueActor.GetInfo::new, TIMEOUT);
-      return info.thenAccept(reply -> {
-        if (reply == null || reply.errorCode() != null) {
+      return queues.find(source).thenAccept(reply -> {
+        if (reply == null) {
           throw LambdaError.invalid("Error occurred while ReceiveMessage. SQS Error Code: "
               + "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist or "
               + "you do not have access to it.");

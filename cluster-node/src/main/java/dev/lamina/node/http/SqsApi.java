@@ -151,7 +151,7 @@ public final class SqsApi {
             });
           }
           return withAttributes(QueueAttributes.defaults(), attributes)
-              .thenCompose(attrs -> ask(name, replyTo -> new QueueActor.Create(attrs, false, replyTo)));
+              .thenCompose(attrs -> ask(name, replyTo -> new QueueActor.Create(attrs, replyTo)));
         })
         .thenApply(reply -> obj().put("QueueUrl", url(host, name)));
   }
