@@ -1,5 +1,6 @@
 package dev.lamina.actors.sandbox;
 
+import dev.lamina.actors.CborSerializable;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.metrics.Metrics;
 import dev.lamina.actors.function.Invocation;
@@ -53,25 +54,28 @@ public final class SandboxActor {
           ResultPosted, InitErrorPosted, InvokeTimedOut, InitTimedOut, KeepAliveExpired, LifetimeExpired, InitLogged,
           Finished {}
 
-  public record Invoke(Invocation invocation, ActorRef<InvocationResult> replyTo) implements Command {}
+  // The messages other actors send may come from another node (CborSerializable); the rest are this
+  // actor's own and never leave it.
+  public record Invoke(Invocation invocation, ActorRef<InvocationResult> replyTo)
+      implements Command, CborSerializable {}
 
-  public record Stop(String reason) implements Command {}
+  public record Stop(String reason) implements Command, CborSerializable {}
 
   /**
    * Leave without failing anything: an idle sandbox retires (by handshake with its owner), a busy
    * one finishes its invocation first, a starting one once it is ready. Host lease rotation and
    * the maximum lifetime use it.
    */
-  public record Drain(String reason) implements Command {}
+  public record Drain(String reason) implements Command, CborSerializable {}
 
   /**
    * The worker needs memory: an idle sandbox retires (its end frees the memory); a sandbox that is
    * busy or still starting declines, so the worker asks another.
    */
-  public record Reclaim(ActorRef<WorkerActor.Command> replyTo) implements Command {}
+  public record Reclaim(ActorRef<WorkerActor.Command> replyTo) implements Command, CborSerializable {}
 
   /** The owner has forgotten this sandbox (answer to {@code SandboxRetiring}): it may stop now. */
-  public enum RetireConfirmed implements Command { INSTANCE }
+  public enum RetireConfirmed implements Command, CborSerializable { INSTANCE }
 
   record Started(RuntimeEndpoint endpoint, LaunchedProcess process) implements Command {}
 
