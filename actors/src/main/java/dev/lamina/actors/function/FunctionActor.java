@@ -59,7 +59,7 @@ public final class FunctionActor {
   public sealed interface Command extends CborSerializable
       permits Invoke, SandboxReady, SandboxIdle, SandboxFailed, SandboxGone, SandboxRetiring, Bounced,
           PlacementFailed, FunctionDeleted, Shutdown, LeaseGranted, ScaleGranted, LeaseWindowEnded, Provision,
-          GetProvisioned, GrantorGone, AccountSilent, RetryProvisioning {}
+          GetProvisioned, GrantorGone, AccountSilent, RetryProvisioning, NodeLost {}
 
   public record Invoke(FunctionConfig config, Invocation invocation, ActorRef<InvocationResult> replyTo)
       implements Command {}
@@ -141,6 +141,9 @@ public final class FunctionActor {
 
   enum RetryProvisioning implements Command { INSTANCE }
 
+  /** A sandbox on another node ended without a word while running this invocation: its node was lost. */
+  record NodeLost(String requestId, ActorRef<InvocationResult> replyTo) implements Command {}
+
   /** {@code bounced}: it came back from a sandbox that left before running it. */
   private record Waiting(Invoke invoke, boolean bounced) {
     Waiting(Invoke invoke) {
@@ -155,11 +158,14 @@ public final class FunctionActor {
   private static final String ACQUIRE_TIMER = "acquire";
   private static final String PROVISION_RETRY_TIMER = "provision-retry";
   private static final Duration ACCOUNT_TIMEOUT = Duration.ofSeconds(10);
+  private static final Duration NODE_LOST_GRACE = Duration.ofSeconds(1);
 
   private final ActorContext<Command> ctx;
   private final ActorRef<WorkerActor.Command> worker;
   private final Deque<ActorRef<SandboxActor.Command>> idle = new ArrayDeque<>();
   private final Map<ActorRef<SandboxActor.Command>, String> live = new HashMap<>();
+  // Invocations running on sandboxes of other nodes: if such a node is lost, nobody else answers them.
+  private final Map<ActorRef<SandboxActor.Command>, NodeLost> remoteRunning = new HashMap<>();
   private final Deque<Waiting> waiting = new ArrayDeque<>();
   private final Map<String, Integer> starting = new HashMap<>();   // cold starts under way, per revision
   private String currentKey;
@@ -270,7 +276,15 @@ public final class FunctionActor {
           m.replyTo().tell(new ProvisionedStatus(provisionedTarget, provisioned.size(), provisionedFailure));
           return Behaviors.same();
         })
-        .onMessage(SandboxIdle.class, m -> offer(m.sandbox(), m.sandboxKey()))
+        .onMessage(SandboxIdle.class, m -> {
+          remoteRunning.remove(m.sandbox());
+          return offer(m.sandbox(), m.sandboxKey());
+        })
+        .onMessage(NodeLost.class, m -> {
+          m.replyTo().tell(InvocationResult.refused(m.requestId(), LambdaError.Code.ServiceException,
+              "The execution environment was lost with its node during the invocation; retry", null));
+          return Behaviors.same();
+        })
         .onMessage(SandboxFailed.class, m -> {
           if (m.provisioned()) {
             provisionedStarting--;
@@ -332,6 +346,12 @@ public final class FunctionActor {
           return Behaviors.same();
         })
         .onSignal(Terminated.class, t -> {
+          NodeLost lost = remoteRunning.remove(t.getRef());
+          if (lost != null) {
+            // A sandbox that stops answers its invocation first; from another node that answer may
+            // still be on its way. Only when none came is the node gone: answer a little later.
+            timers.startSingleTimer(lost, NODE_LOST_GRACE);
+          }
           forget(t.getRef().unsafeUpcast());
           updateGauges();
           return leaveIfGone();
@@ -434,7 +454,7 @@ public final class FunctionActor {
   private void run(Invoke invoke) {
     ActorRef<SandboxActor.Command> sandbox = idleProvisioned.isEmpty() ? idle.pollFirst() : idleProvisioned.pollFirst();
     if (sandbox != null) {
-      sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
+      dispatch(sandbox, invoke.invocation(), invoke.replyTo());
     } else {
       waiting.addLast(new Waiting(invoke));
       refillStarts();
@@ -574,7 +594,7 @@ public final class FunctionActor {
     Invoke invoke = new Invoke(currentConfig, bounced.invocation(), bounced.replyTo());
     ActorRef<SandboxActor.Command> sandbox = idleProvisioned.isEmpty() ? idle.pollFirst() : idleProvisioned.pollFirst();
     if (sandbox != null) {
-      sandbox.tell(new SandboxActor.Invoke(invoke.invocation(), invoke.replyTo()));
+      dispatch(sandbox, invoke.invocation(), invoke.replyTo());
     } else {
       waiting.addFirst(new Waiting(invoke, true));
       refillStarts();
@@ -606,7 +626,7 @@ public final class FunctionActor {
     if (currentKey == null && !waiting.isEmpty()) {
       // Deleted meanwhile: finish what was accepted before, then let the sandbox go.
       Waiting next = waiting.pollFirst();
-      sandbox.tell(new SandboxActor.Invoke(next.invoke().invocation(), next.invoke().replyTo()));
+      dispatch(sandbox, next.invoke().invocation(), next.invoke().replyTo());
       return Behaviors.same();
     }
     boolean isProvisioned = provisioned.contains(sandbox);
@@ -619,7 +639,7 @@ public final class FunctionActor {
     }
     Waiting next = waiting.pollFirst();
     if (next != null) {
-      sandbox.tell(new SandboxActor.Invoke(next.invoke().invocation(), next.invoke().replyTo()));
+      dispatch(sandbox, next.invoke().invocation(), next.invoke().replyTo());
     } else if (isProvisioned) {
       idleProvisioned.addFirst(sandbox);
     } else {
@@ -679,7 +699,17 @@ public final class FunctionActor {
     return Behaviors.same();
   }
 
+  /** Hands an invocation to a sandbox; one on another node is remembered until it is idle again. */
+  private void dispatch(ActorRef<SandboxActor.Command> sandbox, Invocation invocation,
+      ActorRef<InvocationResult> replyTo) {
+    sandbox.tell(new SandboxActor.Invoke(invocation, replyTo));
+    if (sandbox.path().address().hasGlobalScope()) {
+      remoteRunning.put(sandbox, new NodeLost(invocation.requestId(), replyTo));
+    }
+  }
+
   private void forget(ActorRef<SandboxActor.Command> sandbox) {
+    remoteRunning.remove(sandbox);
     idle.remove(sandbox);
     live.remove(sandbox);
     idleProvisioned.remove(sandbox);
@@ -705,7 +735,7 @@ public final class FunctionActor {
     starting.merge(config.sandboxKey(), wanted, Integer::sum);
     if (account == null) {
       for (int i = 0; i < wanted; i++) {
-        worker.tell(new WorkerActor.StartSandbox(config, ctx.getSelf()));
+        worker.tell(startFor(config));
       }
     } else {
       // New execution environments take scaling tokens; the starts count as under way meanwhile.
@@ -733,7 +763,7 @@ public final class FunctionActor {
     scaling.remove(ask);
     timers.cancel("scale-" + ask.id());
     for (int i = 0; i < granted.starts(); i++) {
-      worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
+      worker.tell(startFor(ask.config()));
     }
     String key = ask.config().sandboxKey();
     for (int i = granted.starts(); i < ask.wanted(); i++) {
@@ -742,13 +772,26 @@ public final class FunctionActor {
         if (waiting.peekLast().bounced()) {
           // A bounced invocation replaces an environment that went away: that is not scaling.
           starting.merge(key, 1, Integer::sum);
-          worker.tell(new WorkerActor.StartSandbox(ask.config(), ctx.getSelf()));
+          worker.tell(startFor(ask.config()));
         } else {
           throttle(waiting.pollLast().invoke(), granted.shortReason());
         }
       }
     }
     return leaveIfGone();
+  }
+
+  /**
+   * A cold start for the invocations waiting; placement prefers the node the newest of them came
+   * through (its caller's address; a caller on this node leaves the choice to this node).
+   */
+  private WorkerActor.StartSandbox startFor(FunctionConfig config) {
+    String near = null;
+    Waiting newest = waiting.peekLast();
+    if (newest != null && newest.invoke().replyTo().path().address().hasGlobalScope()) {
+      near = newest.invoke().replyTo().path().address().toString();
+    }
+    return new WorkerActor.StartSandbox(config, ctx.getSelf(), false, near, false);
   }
 
   /** A start of {@code key} ended (ready, failed or refused). */

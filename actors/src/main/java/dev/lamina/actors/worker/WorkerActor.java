@@ -46,14 +46,26 @@ public final class WorkerActor {
 
   public sealed interface Command extends CborSerializable
       permits StartSandbox, ReclaimDeclined, SandboxUsed, CodeReady, CodeFailed, WaitExpired, LeaseEnded,
-          RotateLease {}
+          RotateLease, Placement.PeersChanged, Placement.CapacityChanged, Placement.PublishCapacity {}
 
-  /** {@code provisioned}: a sandbox kept ready for provisioned concurrency. */
-  public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner, boolean provisioned)
-      implements Command {
+  /**
+   * {@code provisioned}: a sandbox kept ready for provisioned concurrency. {@code near}: the address
+   * of the node that received the invocation (null: the asking function actor's node), which
+   * {@link Placement} prefers. {@code placed}: a placement already chose this node; start it here.
+   */
+  public record StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner, boolean provisioned,
+      String near, boolean placed) implements Command {
 
     public StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner) {
-      this(config, owner, false);
+      this(config, owner, false, null, false);
+    }
+
+    public StartSandbox(FunctionConfig config, ActorRef<FunctionActor.Command> owner, boolean provisioned) {
+      this(config, owner, provisioned, null, false);
+    }
+
+    StartSandbox placedHere() {
+      return new StartSandbox(config, owner, provisioned, near, true);
     }
   }
 
