@@ -14,12 +14,13 @@ public interface LogStore extends AutoCloseable {
   void append(String function, String text);
 
   /**
-   * Reads the function's log from {@code offset} (bytes; 0 = oldest kept) up to {@code maxBytes}.
-   * A reader that keeps passing {@link Chunk#nextOffset()} follows the log.
+   * Reads the function's log from {@code offset} up to about {@code maxBytes}. Offsets are opaque
+   * to callers (bytes of a file, a timestamp, depending on the store): pass 0 for the oldest text
+   * kept, or a {@link Chunk#nextOffset()} of an earlier read to follow the log.
    */
   Chunk read(String function, long offset, int maxBytes) throws IOException;
 
-  /** Waits until every queued append is on disk. */
+  /** Waits until every queued append is written and can be read. */
   void flush();
 
   @Override
