@@ -36,10 +36,8 @@ import dev.lamina.node.http.SqsApi;
 import dev.lamina.node.api.InvokeService;
 import dev.lamina.node.api.NodeSettings;
 import dev.lamina.node.http.HttpApi;
-import dev.lamina.persistence.code.local.LocalCodeStore;
-import dev.lamina.persistence.journal.JournalSchema;
+import dev.lamina.persistence.code.CodeStore;
 import dev.lamina.persistence.logs.LogStore;
-import dev.lamina.persistence.logs.local.FileLogStore;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -47,6 +45,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -54,7 +53,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -62,7 +64,10 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
+import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.util.ByteString;
@@ -82,6 +87,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Embedded profile: a one-node Pekko Cluster joined to itself (sharding works as in a
  * cluster), the journal in an H2 file under the data directory, code and logs as files there.
+ * Cluster profile ({@code lamina.profile = cluster}): the node joins the nodes in
+ * {@code lamina.cluster.seed-nodes} (or forms a cluster) and keeps everything shared in Cassandra:
+ *
+ * <pre>{@code
+ * LaminaNode node = LaminaNode.start(ConfigFactory.parseString("""
+ *     lamina.profile = cluster
+ *     lamina.cluster.port = 25530
+ *     lamina.cluster.seed-nodes = ["127.0.0.1:25520"]
+ *     lamina.cassandra.contact-points = ["127.0.0.1:9142"]
+ *     lamina.http.port = 9003
+ *     """));
+ * }</pre>
  */
 public final class LaminaNode implements AutoCloseable {
 
@@ -93,13 +110,15 @@ public final class LaminaNode implements AutoCloseable {
   private final FunctionService functions;
   private final InvokeService invoker;
   private final LogStore logs;
+  private final NodeStorage storage;
   private final ExecutorService blocking;
   private final ExecutorService runtimeApiThreads;
   private final ServerBinding binding;
 
   private LaminaNode(ActorSystem<Void> system, NodeSettings settings, SandboxLauncher launcher,
-      FunctionService functions, InvokeService invoker, LogStore logs, ExecutorService blocking,
+      FunctionService functions, InvokeService invoker, LogStore logs, NodeStorage storage, ExecutorService blocking,
       ExecutorService runtimeApiThreads, ServerBinding binding) {
+    this.storage = storage;
     this.system = system;
     this.settings = settings;
     this.launcher = launcher;
@@ -111,36 +130,40 @@ public final class LaminaNode implements AutoCloseable {
     this.binding = binding;
   }
 
-  /** Starts a node with the embedded profile; {@code overrides} win over it (e.g. data dir, ports). */
+  /**
+   * Starts a node; {@code overrides} win over its profile. {@code lamina.profile = embedded} (the
+   * default: one node, storage under the data directory) or {@code cluster} (joins
+   * {@code lamina.cluster.seed-nodes}, or forms a cluster when there are none; storage in Cassandra
+   * at {@code lamina.cassandra.contact-points}).
+   */
   public static LaminaNode start(Config overrides) throws IOException {
     long started = System.nanoTime();
-    Config base = overrides.withFallback(ConfigFactory.parseResources("lamina-embedded.conf"))
+    String profile = overrides.hasPath("lamina.profile") ? overrides.getString("lamina.profile") : "embedded";
+    if (!profile.equals("embedded") && !profile.equals("cluster")) {
+      throw new IllegalArgumentException("lamina.profile must be embedded or cluster, not " + profile);
+    }
+    Config base = overrides.withFallback(ConfigFactory.parseResources("lamina-" + profile + ".conf"))
         .withFallback(ConfigFactory.defaultReference());
     Path dataDir = Path.of(base.getString("lamina.data-dir")).toAbsolutePath().normalize();
     Files.createDirectories(dataDir);
-    // lamina.journal.h2-options (WRITE_DELAY=0 by default): see lamina-embedded.conf.
-    String h2Options = base.getString("lamina.journal.h2-options");
-    Config config = ConfigFactory.empty()
-        .withValue("pekko-persistence-jdbc.shared-databases.slick.db.url",
-            ConfigValueFactory.fromAnyRef("jdbc:h2:file:" + dataDir.resolve("journal/lamina")
-                + (h2Options.isEmpty() ? "" : ";" + h2Options)))
-        .withFallback(base).resolve();
+    Config config = (profile.equals("embedded") ? NodeStorage.embeddedJournal(base, dataDir) : base).resolve();
 
     NodeSettings settings = NodeSettings.from(config, dataDir);
     SandboxSettings sandboxSettings = SandboxSettings.from(config, dataDir);
     removeLeftoverSandboxes(dataDir.resolve("sandboxes"));
     RuntimeFiles runtimes = RuntimeFiles.install(dataDir.resolve("runtime"));
     SandboxLauncher launcher = chooseLauncher(sandboxSettings.launcher());
-    LocalCodeStore code = new LocalCodeStore(dataDir.resolve("code"), settings.maxUnzippedBytes());
-    FileLogStore logs = new FileLogStore(dataDir.resolve("logs"), config.getBytes("lamina.logs.max-file-bytes"));
+    NodeStorage storage = profile.equals("embedded") ? NodeStorage.embedded(config, dataDir, settings)
+        : NodeStorage.cassandra(config, dataDir, settings);
+    CodeStore code = storage.code();
+    LogStore logs = storage.logs();
     ExecutorService blocking = blockingPool();
     ExecutorService runtimeApiThreads = runtimeApiPool();
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "lamina", config);
     try {
-      Cluster cluster = Cluster.get(system);
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-      await(JournalSchema.ensureJdbc(system), "journal schema");
+      joinCluster(system, config, profile);
+      await(storage.prepareJournal(system), "journal schema");
 
       ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes = system.systemActorOf(
           Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());
@@ -150,23 +173,26 @@ public final class LaminaNode implements AutoCloseable {
       Metrics metrics = new Metrics(prometheus);
       SandboxActor.Deps deps = new SandboxActor.Deps(launcher, runtimes, sandboxSettings, logs, blocking,
           runtimeApiThreads, metrics);
-      long workerMemoryMb = workerMemoryMb(config);
+      boolean worker = config.getStringList("pekko.cluster.roles").contains("worker");
+      long workerMemoryMb = worker ? workerMemoryMb(config) : 0;
       int cpus = config.getInt("lamina.worker.cpus") > 0 ? config.getInt("lamina.worker.cpus")
           : Runtime.getRuntime().availableProcessors();
       AtomicLong nodeUsedMb = metrics.workerCapacity(workerMemoryMb, cpus);
       Duration reclaimWait = config.getDuration("lamina.worker.reclaim-wait");
-      ActorRef<WorkerActor.Command> worker = system.systemActorOf(Placement.create(
+      ActorRef<WorkerActor.Command> placement = system.systemActorOf(Placement.create(
           () -> WorkerActor.create(code, deps, workerMemoryMb, reclaimWait, nodeUsedMb),
-          config.getDuration("lamina.worker.lease"), metrics), "placement", Props.empty());
+          config.getDuration("lamina.worker.lease"), metrics,
+          new Placement.NodeCapacity(worker, workerMemoryMb, nodeUsedMb),
+          config.getDuration("lamina.cluster.capacity-publish-interval")), "placement", Props.empty());
       ConcurrencySettings concurrency = ConcurrencySettings.from(config);
       AccountActor.initSharding(system, concurrency, metrics);
       EntityRef<AccountActor.Command> account =
           ClusterSharding.get(system).entityRefFor(AccountActor.TYPE_KEY, settings.accountId());
-      FunctionActor.initSharding(system, worker, concurrency.accounting() ? account : null,
+      FunctionActor.initSharding(system, placement, concurrency.accounting() ? account : null,
           concurrency.leaseWindow(), metrics);
 
-      Duration registryTimeout = config.getDuration("lamina.registry-timeout");
-      RegistryClient registry = new RegistryClient(system, changes, registryTimeout);
+      RegistryClient registry = new RegistryClient(system, changes, config.getDuration("lamina.registry-timeout"),
+          config.getDuration("lamina.registry-cache-ttl"), config.getString("lamina.journal.read-journal"));
       EventSettings eventSettings = EventSettings.from(config);
       FunctionService functions = new FunctionService(settings, registry, code, blocking,
           ClusterSharding.get(system), metrics);
@@ -177,35 +203,60 @@ public final class LaminaNode implements AutoCloseable {
       EventQueue.initSharding(system, eventSettings, async, Clock.systemUTC(), metrics);
       QueueActor.initSharding(system, settings.queueArnPrefix(), Clock.systemUTC(), async, metrics);
       MappingRegistry.initSharding(system);
-      ActorRef<Pollers.Command> pollers = system.systemActorOf(Pollers.create(settings.queueArnPrefix(),
-          settings.region(), config.getInt("lamina.mappings.default-concurrency"), async, metrics, Clock.systemUTC()),
-          "pollers", Props.empty());
+      // One set of pollers in the cluster: a mapping's concurrency is not multiplied by the nodes.
+      ActorRef<Pollers.Command> pollers = ClusterSingleton.get(system).init(SingletonActor.of(
+          Behaviors.supervise(Pollers.create(settings.queueArnPrefix(), settings.region(),
+              config.getInt("lamina.mappings.default-concurrency"), async, metrics, Clock.systemUTC(),
+              config.getDuration("lamina.mappings.refresh-interval"))).onFailure(SupervisorStrategy.restart()),
+          "pollers"));
       EventConfigService eventConfigs = new EventConfigService(settings, registry, ClusterSharding.get(system),
           Clock.systemUTC());
       MappingService mappings = new MappingService(settings, registry, ClusterSharding.get(system), pollers,
           Clock.systemUTC());
       SqsApi sqs = new SqsApi(settings, ClusterSharding.get(system), registry);
+      NodeHealth health = new NodeHealth(system, profile, storage, launcher.name());
       HttpApi api = new HttpApi(system, settings, functions, invoker, eventConfigs, mappings, sqs, logs, code,
-          launcher.name(), blocking, prometheus::scrape);
+          health, blocking, prometheus::scrape);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
-      LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, blocking,
+      LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, storage, blocking,
           runtimeApiThreads, binding);
       // Provisioned concurrency is kept by function actors, which start empty: tell them again.
       registry.allNames().thenAccept(names -> names.forEach(functions.provisioned()::reapply));
-      // Queued events wait in their queues' journals: start those queues, and the pollers.
+      // Queued events wait in their queues' journals: start those queues (remembered entities do
+      // the same after a node is lost; this covers a journal written before they were remembered).
       wakeEventQueues(system, registry, 5);
-      mappings.syncAtStart(5);
-      log.info("Lamina node up in {} ms: API http://{}:{}, data {}, sandboxes: {}",
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), settings.host(), node.port(), dataDir,
-          launcher.name());
+      log.info("Lamina node up in {} ms ({} profile): API http://{}:{}, cluster {}, data {}, sandboxes: {}",
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), profile, settings.host(), node.port(),
+          system.address(), dataDir, launcher.name());
       return node;
     } catch (RuntimeException e) {
       system.terminate();
       blocking.shutdownNow();
       runtimeApiThreads.shutdownNow();
-      logs.close();
+      storage.close();
       throw e;
     }
+  }
+
+  /**
+   * Embedded: a cluster of this node alone. Cluster: joins the seed nodes (the first seed that
+   * finds no other forms the cluster), or forms a new cluster when none are configured.
+   */
+  private static void joinCluster(ActorSystem<?> system, Config config, String profile) {
+    Cluster cluster = Cluster.get(system);
+    List<String> seeds = profile.equals("cluster") ? config.getStringList("lamina.cluster.seed-nodes") : List.of();
+    if (seeds.isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      return;
+    }
+    List<Address> addresses = seeds.stream().map(seed -> {
+      int colon = seed.lastIndexOf(':');
+      if (colon < 0) {
+        throw new IllegalArgumentException("lamina.cluster.seed-nodes: \"" + seed + "\" is not host:port");
+      }
+      return new Address("pekko", system.name(), seed.substring(0, colon), Integer.parseInt(seed.substring(colon + 1)));
+    }).toList();
+    cluster.manager().tell(new JoinSeedNodes(addresses));
   }
 
   /** Starts every event queue partition that has a journal, so that what it holds runs; retried. */
@@ -272,16 +323,32 @@ public final class LaminaNode implements AutoCloseable {
     return logs;
   }
 
-  /** Stops the HTTP API, every sandbox (their processes are killed and awaited) and the actor system. */
+  /** This node's address in the cluster ({@code pekko://lamina@host:port}). */
+  public String clusterAddress() {
+    return system.address().toString();
+  }
+
+  /**
+   * Leaves gracefully: the HTTP API stops taking requests and lets those in flight finish (up to
+   * 30 s), then the node leaves the cluster (its shards hand over: queues write what they hold
+   * and stop; other nodes take over its entities), every sandbox is stopped (processes killed and
+   * awaited) and the actor system ends. SIGTERM on {@code ./lamina serve} does this.
+   */
   @Override
   public void close() {
     try {
-      binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      binding.terminate(Duration.ofSeconds(30)).toCompletableFuture().get(40, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("HTTP unbind: {}", e.toString());
     }
     Http.get(system).shutdownAllConnectionPools();
-    system.terminate();
+    try {
+      CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
+          .toCompletableFuture().get(90, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("the node did not leave the cluster in time: {}", e.toString());
+      system.terminate();
+    }
     try {
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -296,7 +363,7 @@ public final class LaminaNode implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     runtimeApiThreads.shutdownNow();
-    logs.close();
+    storage.close();
   }
 
   private static SandboxLauncher chooseLauncher(String setting) {

@@ -227,7 +227,9 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, dispatch, clock, metrics,
             self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
         .withStopMessage(new Stop())
-        .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+        // Remembered: after a node is lost its partitions start again wherever their shards land,
+        // and run what they hold without waiting for a new event.
+        .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy().withRememberEntities(true)));
   }
 
   /**

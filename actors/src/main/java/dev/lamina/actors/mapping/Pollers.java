@@ -1,27 +1,36 @@
 package dev.lamina.actors.mapping;
 
+import dev.lamina.actors.CborSerializable;
 import dev.lamina.actors.events.EventDispatch;
 import dev.lamina.actors.metrics.Metrics;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
- * The node's pollers: one {@link Poller} child per enabled event source mapping. {@link Sync} gives
- * the full list of mappings; pollers whose mapping changed are replaced, those of deleted or
+ * The cluster's pollers (one instance, a cluster singleton, so that a mapping's concurrency is
+ * not multiplied by the number of nodes): one {@link Poller} child per enabled event source
+ * mapping. On start, on every {@link Refresh} and every {@code refreshEvery} it loads the mappings
+ * from the {@link MappingRegistry}; pollers whose mapping changed are replaced, those of deleted or
  * disabled mappings stop (messages they had received but not yet handed to the function become
- * visible again at once).
+ * visible again at once). Loads are numbered when asked for, so one answered late cannot undo a
+ * newer one.
  */
 public final class Pollers {
 
   public sealed interface Command {}
 
-  /** The mappings as of {@code version} (increasing): an older list that arrives late is ignored. */
-  public record Sync(long version, List<MappingConfig> mappings) implements Command {}
+  /** The mappings changed: load them again. */
+  public record Refresh() implements Command, CborSerializable {}
+
+  /** The mappings as of load {@code version} (increasing); null when the registry did not answer. */
+  private record Loaded(long version, List<MappingConfig> mappings) implements Command {}
 
   private record PollerStopped(String uuid, ActorRef<Poller.Command> poller) implements Command {}
 
@@ -31,8 +40,17 @@ public final class Pollers {
 
   /** {@code queueArnPrefix}: only mappings of Lamina queues are polled. */
   public static Behavior<Command> create(String queueArnPrefix, String region, int defaultConcurrency,
-      EventDispatch dispatch, Metrics metrics, Clock clock) {
-    return Behaviors.setup(ctx -> {
+      EventDispatch dispatch, Metrics metrics, Clock clock, Duration refreshEvery) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      long[] loads = {0};
+      Runnable load = () -> {
+        long number = ++loads[0];
+        ctx.pipeToSelf(ClusterSharding.get(ctx.getSystem()).entityRefFor(MappingRegistry.TYPE_KEY, MappingRegistry.ALL)
+                .ask(MappingRegistry.GetAll::new, Duration.ofSeconds(10)),
+            (reply, failure) -> new Loaded(number, failure == null ? reply.mappings() : null));
+      };
+      load.run();
+      timers.startTimerWithFixedDelay(new Refresh(), refreshEvery);
       Map<String, MappingConfig> running = new HashMap<>();
       Map<String, ActorRef<Poller.Command>> children = new HashMap<>();
       long[] generation = {0};
@@ -65,8 +83,17 @@ public final class Pollers {
             }
             return Behaviors.same();
           })
-          .onMessage(Sync.class, sync -> {
+          .onMessage(Refresh.class, r -> {
+            load.run();
+            return Behaviors.same();
+          })
+          .onMessage(Loaded.class, sync -> {
             if (sync.version() < version[0]) {
+              return Behaviors.same();
+            }
+            if (sync.mappings() == null) {
+              ctx.getLog().warn("event source mappings could not be loaded; trying again");
+              timers.startSingleTimer("retry-load", new Refresh(), Duration.ofSeconds(2));
               return Behaviors.same();
             }
             version[0] = sync.version();
@@ -93,6 +120,6 @@ public final class Pollers {
             return Behaviors.same();
           })
           .build();
-    });
+    }));
   }
 }

@@ -258,7 +258,9 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
             .onFailure(Exception.class,
                 SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2)))
         .withStopMessage(new Stop())
-        .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+        // Remembered: after a node is lost its queues start again wherever their shards land
+        // (long polls, delays and visibility timeouts run on timers of a live entity).
+        .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy().withRememberEntities(true)));
   }
 
   @Override

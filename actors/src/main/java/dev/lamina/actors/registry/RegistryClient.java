@@ -15,8 +15,8 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.persistence.query.javadsl.CurrentPersistenceIdsQuery;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
@@ -25,22 +25,32 @@ import org.apache.pekko.stream.javadsl.Sink;
  * trip.
  *
  * <p>The cache drops every qualifier of a function whenever the registry announces a change of
- * it on the {@code function-changes} topic. A generation counter per function keeps an answer
- * that raced with a change from being cached.
+ * it on the {@code function-changes} topic (cluster-wide). A generation counter per function keeps
+ * an answer that raced with a change from being cached. Entries also expire after {@code cacheTtl},
+ * a safety net for an announcement lost with a node that left the cluster.
  */
 public final class RegistryClient {
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration timeout;
-  private final Map<String, Map<String, Resolved>> cache = new ConcurrentHashMap<>();
+  private final long cacheTtlNanos;
+  private final String readJournal;
+  private final Map<String, Map<String, Cached>> cache = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
 
+  private record Cached(Resolved resolved, long atNanos) {}
+
+  /**
+   * @param readJournal the plugin id of the read journal that lists persistence ids (the profile's)
+   */
   public RegistryClient(ActorSystem<?> system, ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes,
-      Duration timeout) {
+      Duration timeout, Duration cacheTtl, String readJournal) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
+    this.cacheTtlNanos = cacheTtl.toNanos();
+    this.readJournal = readJournal;
     ActorRef<FunctionRegistry.FunctionChanged> subscriber = system.systemActorOf(
         Behaviors.receiveMessage(changed -> {
           invalidate(changed.name());
@@ -67,18 +77,20 @@ public final class RegistryClient {
    */
   public CompletionStage<Resolved> resolve(String name, String qualifier) {
     String key = qualifier == null ? FunctionConfig.LATEST : qualifier;
-    Map<String, Resolved> byQualifier = cache.get(name);
-    Resolved cached = byQualifier == null ? null : byQualifier.get(key);
-    if (cached != null) {
-      return CompletableFuture.completedFuture(cached);
+    Map<String, Cached> byQualifier = cache.get(name);
+    Cached cached = byQualifier == null ? null : byQualifier.get(key);
+    long now = System.nanoTime();
+    if (cached != null && now - cached.atNanos() < cacheTtlNanos) {
+      return CompletableFuture.completedFuture(cached.resolved());
     }
     long generation = generation(name).get();
     return ask(name, reply -> new FunctionRegistry.Get(key, reply)).thenApply(reply -> {
       Resolved resolved = Resolved.of(reply.orThrow());
-      Map<String, Resolved> entries = cache.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
-      entries.put(key, resolved);
+      Cached entry = new Cached(resolved, now);
+      Map<String, Cached> entries = cache.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
+      entries.put(key, entry);
       if (generation(name).get() != generation) {
-        entries.remove(key, resolved);  // a change raced with this answer: it may be stale
+        entries.remove(key, entry);  // a change raced with this answer: it may be stale
       }
       return resolved;
     });
@@ -102,8 +114,8 @@ public final class RegistryClient {
 
   /** The ids of every entity of a persistent type that ever wrote an event, sorted. */
   public CompletionStage<List<String>> entityIds(String typeName) {
-    JdbcReadJournal journal = PersistenceQuery.get(system)
-        .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    CurrentPersistenceIdsQuery journal = PersistenceQuery.get(system)
+        .getReadJournalFor(CurrentPersistenceIdsQuery.class, readJournal);
     String prefix = typeName + "|";
     return journal.currentPersistenceIds()
         .filter(id -> id.startsWith(prefix))

@@ -40,7 +40,6 @@ public final class MappingService {
   private final ActorRef<Pollers.Command> pollers;
   private final QueueLookup queues;
   private final Clock clock;
-  private final java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
 
   public MappingService(NodeSettings settings, RegistryClient registry, ClusterSharding sharding,
       ActorRef<Pollers.Command> pollers, Clock clock) {
@@ -151,28 +150,10 @@ public final class MappingService {
     });
   }
 
-  /**
-   * Tells the pollers the current mappings (at start-up and after every change). Lists are
-   * numbered when asked for, so one answered late cannot undo a newer one.
-   */
-  public CompletionStage<Void> sync() {
-    long version = syncs.incrementAndGet();
-    return all().thenAccept(mappings -> pollers.tell(new Pollers.Sync(version, mappings)));
-  }
-
-  /** At start-up: {@link #sync()}, tried again (bounded) while the registry is not answering yet. */
-  public void syncAtStart(int triesLeft) {
-    sync().whenComplete((v, failure) -> {
-      if (failure != null) {
-        org.slf4j.LoggerFactory.getLogger(MappingService.class).warn(
-            "event source mappings not loaded yet ({}); {}", failure.toString(),
-            triesLeft > 0 ? "trying again" : "giving up: they start with the next change");
-        if (triesLeft > 0) {
-          CompletableFuture.delayedExecutor(2, java.util.concurrent.TimeUnit.SECONDS)
-              .execute(() -> syncAtStart(triesLeft - 1));
-        }
-      }
-    });
+  /** Tells the pollers that the mappings changed (they load them again). */
+  private CompletionStage<Void> sync() {
+    pollers.tell(new Pollers.Refresh());
+    return CompletableFuture.completedFuture(null);
   }
 
   private CompletionStage<List<MappingConfig>> all() {

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -37,11 +38,20 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
-  @Command(name = "serve", description = "Start a node with embedded storage and keep it running.")
+  @Command(name = "serve", description = "Start a node (embedded storage by default) and keep it running.")
   static final class Serve implements Callable<Integer> {
     @Option(names = "--port", description = "Lambda API port (default 9000)") Integer port;
     @Option(names = "--data-dir", description = "Data directory (default ./lamina-data)") String dataDir;
     @Option(names = "--config", description = "A HOCON file with lamina.* and pekko.* overrides") File config;
+    @Option(names = "--profile", description = "embedded (default) or cluster") String profile;
+    @Option(names = "--cluster-port", description = "cluster profile: port for the other nodes (default 25520)")
+    Integer clusterPort;
+    @Option(names = "--seed", split = ",", description = "cluster profile: host:port of nodes to join (none: form a cluster)")
+    List<String> seeds;
+    @Option(names = "--cassandra", split = ",", description = "cluster profile: Cassandra host:port (default 127.0.0.1:9142)")
+    List<String> cassandra;
+    @Option(names = "--roles", split = ",", description = "cluster profile: frontend,worker (default both)")
+    List<String> roles;
 
     @Override
     public Integer call() throws Exception {
@@ -51,6 +61,21 @@ public final class Main implements Callable<Integer> {
       }
       if (dataDir != null) {
         overrides.put("lamina.data-dir", dataDir);
+      }
+      if (profile != null) {
+        overrides.put("lamina.profile", profile);
+      }
+      if (clusterPort != null) {
+        overrides.put("lamina.cluster.port", clusterPort);
+      }
+      if (seeds != null) {
+        overrides.put("lamina.cluster.seed-nodes", seeds);
+      }
+      if (cassandra != null) {
+        overrides.put("lamina.cassandra.contact-points", cassandra);
+      }
+      if (roles != null) {
+        overrides.put("lamina.cluster.roles", roles);
       }
       Config c = ConfigFactory.parseMap(overrides);
       if (config != null) {
@@ -67,6 +92,7 @@ public final class Main implements Callable<Integer> {
       System.out.println("  credentials: any access key / secret (e.g. AWS_ACCESS_KEY_ID=lamina "
           + "AWS_SECRET_ACCESS_KEY=lamina), region us-east-1");
       System.out.println("  sandboxes:   " + node.launcher());
+      System.out.println("  cluster:     " + node.clusterAddress());
       System.out.println("  try:         aws lambda list-functions --endpoint-url " + node.endpoint());
       System.out.println("Press Ctrl-C to stop.");
       stopped.await();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.actors.LambdaError;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.registry.FunctionConfig;
+import dev.lamina.node.NodeHealth;
 import dev.lamina.node.api.FunctionJson;
 import dev.lamina.node.api.FunctionName;
 import dev.lamina.node.api.LayerService;
@@ -73,7 +74,7 @@ public final class HttpApi {
   private final SqsApi sqs;
   private final LogStore logs;
   private final CodeStore code;
-  private final String launcher;
+  private final NodeHealth health;
   private final Executor blocking;
   private final Supplier<String> metrics;
   private final FunctionJson json;
@@ -82,7 +83,7 @@ public final class HttpApi {
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
       EventConfigService eventConfigs, MappingService mappings, SqsApi sqs, LogStore logs, CodeStore code,
-      String launcher, Executor blocking, Supplier<String> metrics) {
+      NodeHealth health, Executor blocking, Supplier<String> metrics) {
     this.eventConfigs = eventConfigs;
     this.mappings = mappings;
     this.sqs = sqs;
@@ -93,7 +94,7 @@ public final class HttpApi {
     this.invoker = invoker;
     this.logs = logs;
     this.code = code;
-    this.launcher = launcher;
+    this.health = health;
     this.blocking = blocking;
     this.json = new FunctionJson(settings.functionArnPrefix(), settings.layerArnPrefix());
     this.mat = Materializer.matFromSystem(system);
@@ -309,15 +310,9 @@ public final class HttpApi {
     }
     if (path.equals("/health") || path.equals("/ready")) {
       discard(request);
-      ObjectNode root = FunctionJson.MAPPER.createObjectNode();
-      root.put("status", "UP");
-      root.put("profile", "embedded");
-      root.put("sandboxLauncher", launcher);
-      ObjectNode storage = root.putObject("storage");
-      storage.put("journal", "jdbc-h2");
-      storage.put("code", "local-files");
-      storage.put("logs", "local-files");
-      return CompletableFuture.completedFuture(json(200, root));
+      // /health: the report, 200 while the node serves at all; /ready: 503 until it should take traffic.
+      boolean readiness = path.equals("/ready");
+      return health.check().thenApply(report -> json(readiness && !report.ready() ? 503 : 200, report.body()));
     }
     if (path.equals("/metrics") && method == HttpMethods.GET) {
       discard(request);
