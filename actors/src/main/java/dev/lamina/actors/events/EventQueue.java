@@ -205,6 +205,7 @@ public final class EventQueue extends EventSourcedBehavior<EventQueue.Command, E
     this.dispatch = dispatch;
     this.clock = clock;
     this.ctx = ctx;
+    ctx.setLoggerName(EventQueue.class);   // else a Pekko class names the logger (filtered to WARN)
     this.timers = timers;
     this.metrics = metrics;
     this.passivate = passivate;

@@ -90,6 +90,7 @@ public final class Poller {
     this.metrics = metrics;
     this.clock = clock;
     this.ctx = ctx;
+    ctx.setLoggerName(Poller.class);   // else a Pekko class names the logger (filtered to WARN)
     this.timers = timers;
     this.sharding = ClusterSharding.get(ctx.getSystem());
   }

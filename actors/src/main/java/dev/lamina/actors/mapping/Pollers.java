@@ -42,6 +42,7 @@ public final class Pollers {
   public static Behavior<Command> create(String queueArnPrefix, String region, int defaultConcurrency,
       EventDispatch dispatch, Metrics metrics, Clock clock, Duration refreshEvery) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.setLoggerName(Pollers.class);
       long[] loads = {0};
       Runnable load = () -> {
         long number = ++loads[0];

@@ -235,6 +235,7 @@ public final class QueueActor extends EventSourcedBehavior<QueueActor.Command, Q
     this.arn = arnPrefix + name;
     this.clock = clock;
     this.ctx = ctx;
+    ctx.setLoggerName(QueueActor.class);   // else a Pekko class names the logger (filtered to WARN)
     this.timers = timers;
     this.functions = functions;
     this.visibleGauge = metrics.queueDepth(name, "visible");

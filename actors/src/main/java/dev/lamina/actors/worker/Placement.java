@@ -1,5 +1,7 @@
 package dev.lamina.actors.worker;
 
+import dev.lamina.actors.LambdaError;
+import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.metrics.Metrics;
 import java.time.Duration;
 import java.util.Comparator;
@@ -67,6 +69,13 @@ public final class Placement {
   enum PublishCapacity implements WorkerActor.Command { TICK, DONE }
 
   /**
+   * The node is leaving: place nothing more here (new starts go to other nodes, or fail when
+   * there are none), let the sandboxes finish what they run and stop; {@code replyTo} hears when
+   * the last one is gone.
+   */
+  public record Drain(ActorRef<org.apache.pekko.Done> replyTo) implements WorkerActor.Command {}
+
+  /**
    * What this node offers for sandboxes: {@code memoryMb} in total, {@code usedMb} held by the
    * sandboxes of all its leases. {@code offersSandboxes} false: a front-end-only node.
    */
@@ -90,11 +99,14 @@ public final class Placement {
   private long published = Long.MIN_VALUE;
   private ActorRef<WorkerActor.Command> current;
   private long leaseNumber;
+  private final java.util.List<ActorRef<org.apache.pekko.Done>> drained = new java.util.ArrayList<>();
+  private boolean draining;
 
   private Placement(ActorContext<WorkerActor.Command> ctx, TimerScheduler<WorkerActor.Command> timers,
       ReplicatorMessageAdapter<WorkerActor.Command, LWWMap<String, Long>> replicator,
       Supplier<Behavior<WorkerActor.Command>> newLease, Duration lease, Metrics metrics, NodeCapacity capacity) {
     this.ctx = ctx;
+    ctx.setLoggerName(Placement.class);   // else a Pekko class names the logger (filtered to WARN)
     this.timers = timers;
     this.replicator = replicator;
     this.newLease = newLease;
@@ -155,7 +167,11 @@ public final class Placement {
           }
           return Behaviors.same();
         })
+        .onMessage(Drain.class, this::onDrain)
         .onMessage(WorkerActor.RotateLease.class, m -> {
+          if (draining) {
+            return Behaviors.same();
+          }
           ActorRef<WorkerActor.Command> old = current;
           long oldNumber = leaseNumber;
           startLease();
@@ -165,6 +181,12 @@ public final class Placement {
           return Behaviors.same();
         })
         .onSignal(Terminated.class, t -> {
+          if (draining && t.getRef().equals(current)) {
+            drained.forEach(r -> r.tell(org.apache.pekko.Done.getInstance()));
+            drained.clear();
+            current = null;
+            return Behaviors.same();
+          }
           if (t.getRef().equals(current)) {
             ctx.getLog().warn("the worker of host lease {} stopped unexpectedly: starting a new lease", leaseNumber);
             startLease();
@@ -174,7 +196,33 @@ public final class Placement {
         .build();
   }
 
+  private Behavior<WorkerActor.Command> onDrain(Drain drain) {
+    if (current == null) {
+      drain.replyTo().tell(org.apache.pekko.Done.getInstance());
+      return Behaviors.same();
+    }
+    drained.add(drain.replyTo());
+    if (!draining) {
+      draining = true;
+      ctx.getSystem().receptionist().tell(Receptionist.deregister(WORKERS, ctx.getSelf()));
+      current.tell(new WorkerActor.LeaseEnded(ctx.getSelf()));
+      ctx.getLog().info("draining this node's sandboxes before it leaves");
+    }
+    return Behaviors.same();
+  }
+
   private Behavior<WorkerActor.Command> onStart(WorkerActor.StartSandbox start) {
+    if (draining || !capacity.offersSandboxes()) {
+      ActorRef<WorkerActor.Command> elsewhere = peers.isEmpty() ? null : choose(start);
+      if (elsewhere == null) {
+        start.owner().tell(new FunctionActor.PlacementFailed(start.config().sandboxKey(),
+            LambdaError.Code.ServiceException.name(), draining ? "The node is shutting down; retry"
+                : "No node of the cluster runs sandboxes now (none has the worker role)", null, start.provisioned()));
+      } else {
+        elsewhere.tell(start.placedHere());
+      }
+      return Behaviors.same();
+    }
     ActorRef<WorkerActor.Command> target = start.placed() ? null : choose(start);
     if (target == null) {
       current.tell(start);
@@ -204,13 +252,14 @@ public final class Placement {
     if (roomiest != null) {
       return sendTo(roomiest, needed);
     }
-    // Nowhere has room: this node's worker reclaims, waits or throttles; a front end hands it on.
-    return capacity.offersSandboxes() ? null : peers.values().iterator().next();
+    // Nowhere has room: this node's worker reclaims, waits or throttles; a front end (or a node
+    // that is leaving) hands it on to any worker, whose own worker then decides.
+    return capacity.offersSandboxes() && !draining ? null : peers.values().iterator().next();
   }
 
   private boolean fits(String node, int neededMb) {
     if (node.equals(self)) {
-      return capacity.freeMb() >= neededMb;
+      return !draining && capacity.freeMb() >= neededMb;
     }
     return peers.containsKey(node) && freeMb.getOrDefault(node, 0L) >= neededMb;
   }
@@ -224,7 +273,7 @@ public final class Placement {
   }
 
   private void publish() {
-    long free = capacity.freeMb();
+    long free = draining ? 0 : capacity.freeMb();
     if (!capacity.offersSandboxes() || free == published) {
       return;
     }

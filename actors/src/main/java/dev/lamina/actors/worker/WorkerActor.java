@@ -46,7 +46,7 @@ public final class WorkerActor {
 
   public sealed interface Command extends CborSerializable
       permits StartSandbox, ReclaimDeclined, SandboxUsed, CodeReady, CodeFailed, WaitExpired, LeaseEnded,
-          RotateLease, Placement.PeersChanged, Placement.CapacityChanged, Placement.PublishCapacity {}
+          RotateLease, Placement.PeersChanged, Placement.CapacityChanged, Placement.PublishCapacity, Placement.Drain {}
 
   /**
    * {@code provisioned}: a sandbox kept ready for provisioned concurrency. {@code near}: the address
@@ -114,6 +114,7 @@ public final class WorkerActor {
       SandboxActor.Deps deps, long capacityMb, Duration reclaimWait, java.util.concurrent.atomic.AtomicLong nodeUsedMb) {
     this.nodeUsedMb = nodeUsedMb;
     this.ctx = ctx;
+    ctx.setLoggerName(WorkerActor.class);   // else a Pekko class names the logger (filtered to WARN)
     this.timers = timers;
     this.code = code;
     this.deps = deps;
