@@ -53,10 +53,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -220,6 +222,7 @@ public final class LaminaNode implements AutoCloseable {
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
       LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, storage, blocking,
           runtimeApiThreads, binding);
+      leaveGracefully(system, binding, placement, config.getDuration("lamina.shutdown.drain-timeout"));
       // Provisioned concurrency is kept by function actors, which start empty: tell them again.
       registry.allNames().thenAccept(names -> names.forEach(functions.provisioned()::reapply));
       // Queued events wait in their queues' journals: start those queues (remembered entities do
@@ -236,6 +239,27 @@ public final class LaminaNode implements AutoCloseable {
       storage.close();
       throw e;
     }
+  }
+
+  /**
+   * What leaving does, whoever starts it (close(), SIGTERM through Pekko's JVM hook): the API stops
+   * taking requests and lets those in flight finish, then this node's sandboxes finish what they run
+   * (new ones are placed on other nodes), each bounded by {@code drainTimeout}; Pekko then hands the
+   * shards over (queues write what they hold and stop) and leaves the cluster.
+   */
+  private static void leaveGracefully(ActorSystem<?> system, ServerBinding binding,
+      ActorRef<WorkerActor.Command> placement, Duration drainTimeout) {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "lamina-http-drain",
+        () -> binding.terminate(drainTimeout).handle((t, failure) -> Done.getInstance()));
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "lamina-sandbox-drain",
+        () -> AskPattern.<WorkerActor.Command, Done>ask(placement, Placement.Drain::new, drainTimeout,
+            system.scheduler()).handle((done, failure) -> {
+              if (failure != null) {
+                log.warn("sandboxes still busy after {}: they are stopped", drainTimeout);
+              }
+              return Done.getInstance();
+            }));
   }
 
   /**
@@ -329,24 +353,18 @@ public final class LaminaNode implements AutoCloseable {
   }
 
   /**
-   * Leaves gracefully: the HTTP API stops taking requests and lets those in flight finish (up to
-   * 30 s), then the node leaves the cluster (its shards hand over: queues write what they hold
-   * and stop; other nodes take over its entities), every sandbox is stopped (processes killed and
-   * awaited) and the actor system ends. SIGTERM on {@code ./lamina serve} does this.
+   * Leaves gracefully (see {@code leaveGracefully}: requests in flight and busy sandboxes finish,
+   * shards hand over, the node leaves the cluster), stops every sandbox (processes killed and
+   * awaited) and ends the actor system. SIGTERM on {@code ./lamina serve} does the same.
    */
   @Override
   public void close() {
-    try {
-      binding.terminate(Duration.ofSeconds(30)).toCompletableFuture().get(40, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      log.warn("HTTP unbind: {}", e.toString());
-    }
     Http.get(system).shutdownAllConnectionPools();
     try {
       CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
-          .toCompletableFuture().get(90, TimeUnit.SECONDS);
+          .toCompletableFuture().get(120, TimeUnit.SECONDS);
     } catch (Exception e) {
-      log.warn("the node did not leave the cluster in time: {}", e.toString());
+      log.warn("the node did not leave in time: {}", e.toString());
       system.terminate();
     }
     try {

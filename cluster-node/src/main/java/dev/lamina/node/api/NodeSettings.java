@@ -13,6 +13,7 @@ import java.nio.file.Path;
  * @param maxEnvironmentBytes environment variables limit, measured on their JSON (Lambda: 4 KB)
  * @param maxLayersPerFunction layers one function may use (Lambda: 5)
  */
+/** {@code frontend}: the node has the frontend role and serves the Lambda and SQS APIs. */
 public record NodeSettings(
     Path dataDir,
     String host,
@@ -33,7 +34,8 @@ public record NodeSettings(
     int defaultEphemeralMb,
     int minEphemeralMb,
     int maxEphemeralMb,
-    int maxLayersPerFunction) {
+    int maxLayersPerFunction,
+    boolean frontend) {
 
   public static NodeSettings from(Config config, Path dataDir) {
     Config l = config.getConfig("lamina");
@@ -58,7 +60,8 @@ public record NodeSettings(
         lim.getInt("default-ephemeral-storage-mb"),
         lim.getInt("min-ephemeral-storage-mb"),
         lim.getInt("max-ephemeral-storage-mb"),
-        lim.getInt("layers-per-function"));
+        lim.getInt("layers-per-function"),
+        config.getStringList("pekko.cluster.roles").contains("frontend"));
   }
 
   /** {@code arn:aws:lambda:<region>:<account>:function:} */

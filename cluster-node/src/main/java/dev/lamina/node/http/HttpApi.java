@@ -136,6 +136,12 @@ public final class HttpApi {
   private CompletionStage<HttpResponse> route(HttpRequest request, String requestId) {
     String path = request.getUri().path();
     HttpMethod method = request.method();
+    if (!settings.frontend() && !path.equals("/health") && !path.equals("/ready") && !path.equals("/metrics")) {
+      // A worker-only node runs sandboxes; clients go to the frontend nodes.
+      discard(request);
+      return CompletableFuture.completedFuture(error(503, "ServiceException", "Message",
+          "This node has no frontend role: send API requests to a frontend node", false));
+    }
     Optional<String> target = header(request, "X-Amz-Target");
     if (target.isPresent() && target.get().startsWith("AmazonSQS.") && method == HttpMethods.POST
         && (path.isEmpty() || path.equals("/"))) {
