@@ -58,7 +58,7 @@ final class NodeStorage implements AutoCloseable {
     CassandraStorage cassandra = CassandraStorage.open(CassandraSettings.from(config));
     try {
       return new NodeStorage("cassandra",
-          new CassandraCodeStore(cassandra, dataDir.resolve("code-cache"), settings.maxUnzippedBytes()),
+          new CassandraCodeStore(cassandra, dataDir.resolve("code"), settings.maxUnzippedBytes()),
           new CassandraLogStore(cassandra), cassandra);
     } catch (RuntimeException | IOException e) {
       cassandra.close();

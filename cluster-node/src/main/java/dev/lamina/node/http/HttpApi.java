@@ -648,16 +648,16 @@ public final class HttpApi {
           "The resource you requested does not exist.", true));
     }
     return supply(() -> {
-      Path blob = settings.dataDir().resolve("code/blobs/" + digest.hex() + ".zip");
-      if (!code.contains(digest)) {
-        return error(404, "ResourceNotFoundException", "Message", "The resource you requested does not exist.", true);
-      }
+      java.util.Optional<byte[]> zip;
       try {
-        return HttpResponse.create().withStatus(200).withEntity(HttpEntities.create(
-            org.apache.pekko.http.javadsl.model.ContentTypes.APPLICATION_OCTET_STREAM, Files.readAllBytes(blob)));
+        zip = code.zip(digest);   // from this node's disk or from Cassandra, whichever the profile uses
       } catch (IOException e) {
         throw new CompletionException(e);
       }
+      return zip.map(bytes -> HttpResponse.create().withStatus(200).withEntity(HttpEntities.create(
+              org.apache.pekko.http.javadsl.model.ContentTypes.APPLICATION_OCTET_STREAM, bytes)))
+          .orElseGet(() -> error(404, "ResourceNotFoundException", "Message",
+              "The resource you requested does not exist.", true));
     });
   }
 

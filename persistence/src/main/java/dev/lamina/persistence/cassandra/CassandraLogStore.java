@@ -124,8 +124,9 @@ public final class CassandraLogStore implements LogStore {
     int lastDay = day(horizon - 1);
     int pageSize = Math.max(16, Math.min(500, maxBytes / 4096));
     try {
-      for (int day = day(from); day <= lastDay; day++) {
-        Row next = session.execute(nextDay.bind(function, day, lastDay)).one();
+      int day = day(from);
+      while (day <= lastDay) {
+        Row next = session.execute(nextDay.bind(function, day, lastDay)).one();  // skips days without rows
         if (next == null) {
           break;
         }
@@ -148,6 +149,7 @@ public final class CassandraLogStore implements LogStore {
           text.append(lines);
           bytes += n;
         }
+        day++;
       }
     } catch (DriverException e) {
       throw new IOException("could not read the log of " + function + " from Cassandra: " + e.getMessage(), e);

@@ -27,29 +27,32 @@ final class CassandraSchema {
         + " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': " + replicationFactor + "}";
   }
 
+  /** A table's name and its {@code CREATE TABLE IF NOT EXISTS} statement. */
+  record Table(String name, String cql) {}
+
   /** The tables, in creation order. */
-  static List<String> tables(String keyspace) {
+  static List<Table> tables(String keyspace) {
     return List.of(
         // One row per stored zip, written after all of its chunks: its presence means "complete".
         // chunk_bytes is recorded per blob, so changing code-chunk-bytes leaves older blobs readable.
-        "CREATE TABLE IF NOT EXISTS " + keyspace + "." + CODE_BLOBS + " ("
+        new Table(CODE_BLOBS, "CREATE TABLE IF NOT EXISTS " + keyspace + "." + CODE_BLOBS + " ("
             + "digest text PRIMARY KEY, "          // SHA-256 of the zip, lower-case hex
             + "size bigint, "                      // zip bytes
             + "chunk_bytes int, "                  // bytes per chunk (the last one holds the rest)
             + "chunks int, "
             + "stored_at timestamp"
-            + ") WITH ID = " + tableId(keyspace, CODE_BLOBS),
+            + ") WITH ID = " + tableId(keyspace, CODE_BLOBS)),
         // Each chunk is its own partition: a 50 MB zip is 50 small partitions spread over the
         // cluster, not one large partition on a single replica set.
-        "CREATE TABLE IF NOT EXISTS " + keyspace + "." + CODE_CHUNKS + " ("
+        new Table(CODE_CHUNKS, "CREATE TABLE IF NOT EXISTS " + keyspace + "." + CODE_CHUNKS + " ("
             + "digest text, chunk_index int, data blob, "
             + "PRIMARY KEY ((digest, chunk_index))"
-            + ") WITH ID = " + tableId(keyspace, CODE_CHUNKS),
+            + ") WITH ID = " + tableId(keyspace, CODE_CHUNKS)),
         // Log rows of one function and one UTC day, in timestamp order. at_us: microseconds since
         // the epoch, taken by the writing node when it sends the row; writer: a random id of the
         // writing store instance, so rows of two nodes with the same at_us do not overwrite each
         // other. Written with USING TTL; one-day compaction windows drop expired days whole.
-        "CREATE TABLE IF NOT EXISTS " + keyspace + "." + LOGS + " ("
+        new Table(LOGS, "CREATE TABLE IF NOT EXISTS " + keyspace + "." + LOGS + " ("
             + "function text, day int, at_us bigint, writer bigint, lines text, "
             + "PRIMARY KEY ((function, day), at_us, writer)"
             + ") WITH CLUSTERING ORDER BY (at_us ASC, writer ASC)"
@@ -57,13 +60,13 @@ final class CassandraSchema {
             + " 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}"
             // Rows are never deleted, only expire: tombstones need no long repair window.
             + " AND gc_grace_seconds = 10800"
-            + " AND ID = " + tableId(keyspace, LOGS),
+            + " AND ID = " + tableId(keyspace, LOGS)),
         // The days on which a function has log rows, so a reader finds the oldest kept day and
         // skips empty days without probing every partition. Kept one day longer than the rows.
-        "CREATE TABLE IF NOT EXISTS " + keyspace + "." + LOG_DAYS + " ("
+        new Table(LOG_DAYS, "CREATE TABLE IF NOT EXISTS " + keyspace + "." + LOG_DAYS + " ("
             + "function text, day int, "
             + "PRIMARY KEY (function, day)"
-            + ") WITH CLUSTERING ORDER BY (day ASC) AND ID = " + tableId(keyspace, LOG_DAYS));
+            + ") WITH CLUSTERING ORDER BY (day ASC) AND ID = " + tableId(keyspace, LOG_DAYS)));
   }
 
   /** The same id on every node for the same table; version 3 (name-based) UUID. */

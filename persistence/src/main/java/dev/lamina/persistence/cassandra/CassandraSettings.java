@@ -5,6 +5,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -78,7 +79,7 @@ public record CassandraSettings(List<String> contactPoints, String localDatacent
     String consistency = c.getString("consistency");
     DefaultConsistencyLevel level;
     try {
-      level = DefaultConsistencyLevel.valueOf(consistency.toUpperCase(java.util.Locale.ROOT));
+      level = DefaultConsistencyLevel.valueOf(consistency.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
       throw bad("consistency", "\"" + consistency + "\" is not a consistency level (ONE, QUORUM, LOCAL_QUORUM, ALL, ...)");
     }
@@ -87,12 +88,6 @@ public record CassandraSettings(List<String> contactPoints, String localDatacent
         c.getString("keyspace"), c.getInt("replication-factor"), level, c.getDuration("connect-timeout"),
         c.getDuration("request-timeout"), (int) Math.min(chunk, Integer.MAX_VALUE), c.getDuration("log-ttl"),
         c.getDuration("log-settle"), c.getInt("log-max-in-flight"), c.getBytes("log-max-queued-bytes"));
-  }
-
-  /** The same settings with another keyspace (tests give each class its own). */
-  public CassandraSettings withKeyspace(String otherKeyspace) {
-    return new CassandraSettings(contactPoints, localDatacenter, otherKeyspace, replicationFactor, consistency,
-        connectTimeout, requestTimeout, codeChunkBytes, logTtl, logSettle, logMaxInFlight, logMaxQueuedBytes);
   }
 
   /** The same settings with another code chunk size. */

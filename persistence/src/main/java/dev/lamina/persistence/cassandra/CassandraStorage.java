@@ -5,15 +5,20 @@ import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.DriverException;
 import com.datastax.oss.driver.api.core.config.DefaultDriverOption;
 import com.datastax.oss.driver.api.core.config.DriverConfigLoader;
-import com.datastax.oss.driver.api.core.cql.ResultSet;
 import com.datastax.oss.driver.api.core.cql.Row;
 import com.datastax.oss.driver.api.core.cql.SimpleStatement;
 import com.datastax.oss.driver.api.core.metadata.Node;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +59,7 @@ public final class CassandraStorage implements AutoCloseable {
       session.close();
       throw e;
     }
+    enableSchemaMetadata(session);
     return new CassandraStorage(settings, session);
   }
 
@@ -106,6 +112,11 @@ public final class CassandraStorage implements AutoCloseable {
         .withDuration(DefaultDriverOption.CONTROL_CONNECTION_TIMEOUT, connect)
         .withDuration(DefaultDriverOption.METADATA_SCHEMA_REQUEST_TIMEOUT, SCHEMA_TIMEOUT)
         .withDuration(DefaultDriverOption.CONTROL_CONNECTION_AGREEMENT_TIMEOUT, SCHEMA_TIMEOUT)
+        // Off while creating the schema: with it on, the driver re-reads the schema after every
+        // statement (~1.5 s each instead of ~50 ms). Turned on afterwards, for our keyspace only,
+        // because token-aware routing needs the keyspace's replication.
+        .withBoolean(DefaultDriverOption.METADATA_SCHEMA_ENABLED, false)
+        .withStringList(DefaultDriverOption.METADATA_SCHEMA_REFRESHED_KEYSPACES, List.of(settings.keyspace()))
         // Fail the start with a clear error instead of retrying silently for ever.
         .withBoolean(DefaultDriverOption.RECONNECT_ON_INIT, false)
         // Everything is flushed before the session closes; the default 2 s quiet period only delays it.
@@ -130,9 +141,9 @@ public final class CassandraStorage implements AutoCloseable {
     try {
       ddl(session, CassandraSchema.keyspace(keyspace, settings.replicationFactor()), step);
       warnOnOtherReplication(session, settings);
-      for (String table : CassandraSchema.tables(keyspace)) {
-        step = "create table " + table.replaceFirst("^CREATE TABLE IF NOT EXISTS (\\S+).*$", "$1");
-        ddl(session, table, step);
+      for (CassandraSchema.Table table : CassandraSchema.tables(keyspace)) {
+        step = "create table " + keyspace + "." + table.name();
+        ddl(session, table.cql(), step);
       }
     } catch (DriverException e) {
       throw new CassandraUnavailableException("Cassandra at " + settings.contactPoints() + " did not let Lamina "
@@ -140,16 +151,29 @@ public final class CassandraStorage implements AutoCloseable {
     }
   }
 
-  /** Runs a schema change and waits until every Cassandra node has it. */
+  /**
+   * Runs a schema change and waits until every Cassandra node has it (the driver does not wait by
+   * itself while its schema metadata is off). checkSchemaAgreement polls the nodes' schema versions
+   * for up to CONTROL_CONNECTION_AGREEMENT_TIMEOUT.
+   */
   private static void ddl(CqlSession session, String cql, String step) {
-    ResultSet result = session.execute(SimpleStatement.newInstance(cql).setTimeout(SCHEMA_TIMEOUT));
-    if (result.getExecutionInfo().isSchemaInAgreement()) {
-      return;
-    }
-    // The driver already waited CONTROL_CONNECTION_AGREEMENT_TIMEOUT; one more check, then give up.
+    session.execute(SimpleStatement.newInstance(cql).setTimeout(SCHEMA_TIMEOUT));
     if (!session.checkSchemaAgreement()) {
       throw new CassandraUnavailableException("Cassandra nodes did not agree on the schema within "
           + SCHEMA_TIMEOUT.toSeconds() + " s after Lamina's " + step + "; is a node down?", null);
+    }
+  }
+
+  /** Schema metadata gives token-aware routing; without it requests still work, one hop longer. */
+  private static void enableSchemaMetadata(CqlSession session) {
+    try {
+      session.setSchemaMetadataEnabled(true).toCompletableFuture()
+          .get(SCHEMA_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("could not read the keyspace's schema metadata; requests are not routed to replicas directly: {}",
+          e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -173,17 +197,39 @@ public final class CassandraStorage implements AutoCloseable {
       return "no node could be contacted";
     }
     return errors.entrySet().stream()
-        .map(e -> e.getKey().getEndPoint() + ": " + e.getValue().stream()
+        .map(e -> e.getKey().getEndPoint().toString().replaceFirst("^/", "") + ": " + e.getValue().stream()
             .map(CassandraStorage::message).distinct().collect(Collectors.joining("; ")))
         .collect(Collectors.joining(", "));
   }
 
+  /**
+   * The socket-level reason when there is one ("Connection refused"): the driver keeps it as a
+   * suppressed exception under a generic "failed to send request".
+   */
   private static String message(Throwable t) {
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
+    Throwable socket = socketError(t, 0);
+    if (socket instanceof UnknownHostException) {
+      return "unknown host " + socket.getMessage();
     }
-    String text = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    return root == t || root.getMessage() == null ? text : text + " (" + root.getMessage() + ")";
+    if (socket != null && socket.getMessage() != null) {
+      return socket.getMessage().replaceFirst(": .*$", "");  // "Connection refused: /127.0.0.1:9142"
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+
+  private static Throwable socketError(Throwable t, int depth) {
+    if (t == null || depth > 8) {
+      return null;
+    }
+    if (t instanceof SocketException || t instanceof UnknownHostException || t instanceof SocketTimeoutException) {
+      return t;
+    }
+    for (Throwable suppressed : t.getSuppressed()) {
+      Throwable found = socketError(suppressed, depth + 1);
+      if (found != null) {
+        return found;
+      }
+    }
+    return t.getCause() == t ? null : socketError(t.getCause(), depth + 1);
   }
 }

@@ -1,23 +1,18 @@
 package dev.lamina.persistence.code;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lamina.persistence.code.local.LocalCodeStore;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,35 +98,14 @@ class ZipPackageTest {
         first.base64());
     assertEquals("print('hi')\n", Files.readString(dir.resolve("app.py")));
     assertEquals(dir, store.extracted(first));
+    assertArrayEquals(zip, store.zip(first).orElseThrow(), "the zip reads back as it was put");
+    assertTrue(store.zip(CodeDigest.of(new byte[] {1})).isEmpty());
     try (var files = Files.list(tmp.resolve("code/blobs"))) {
       assertEquals(1, files.count(), "one blob for identical content");
     }
   }
 
-  /** A zip whose central directory marks every entry with the Unix {@code mode} (0 = no mode). */
   private static byte[] zip(Map<String, String> entries, int mode) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-      for (Map.Entry<String, String> e : entries.entrySet()) {
-        zip.putNextEntry(new ZipEntry(e.getKey()));
-        zip.write(e.getValue().getBytes(StandardCharsets.UTF_8));
-        zip.closeEntry();
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    byte[] out = bytes.toByteArray();
-    if (mode != 0) {
-      ByteBuffer buf = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
-      int eocd = out.length - 22;
-      int p = buf.getInt(eocd + 16);
-      for (int i = 0; i < entries.size(); i++) {
-        buf.putShort(p + 4, (short) ((3 << 8) | 20));
-        buf.putInt(p + 38, mode << 16);
-        p += 46 + Short.toUnsignedInt(buf.getShort(p + 28)) + Short.toUnsignedInt(buf.getShort(p + 30))
-            + Short.toUnsignedInt(buf.getShort(p + 32));
-      }
-    }
-    return out;
+    return TestZips.zip(entries, mode);
   }
 }
