@@ -165,7 +165,7 @@ public final class LaminaNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "lamina", config);
     try {
       joinCluster(system, config, profile);
-      await(storage.prepareJournal(system), "journal schema");
+      await(storage.prepareJournal(system, blocking), "journal schema");
 
       ActorRef<Topic.Command<FunctionRegistry.FunctionChanged>> changes = system.systemActorOf(
           Topic.create(FunctionRegistry.FunctionChanged.class, "function-changes"), "function-changes", Props.empty());

@@ -14,11 +14,16 @@ import dev.lamina.persistence.logs.LogStore;
 import dev.lamina.persistence.logs.local.FileLogStore;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.persistence.cassandra.KeyspaceAndTableStatements;
+import org.apache.pekko.persistence.cassandra.PluginSettings;
 
 /**
  * Where a node keeps what outlives it, per profile. Embedded: an H2 journal, code and logs as
@@ -66,10 +71,26 @@ final class NodeStorage implements AutoCloseable {
     }
   }
 
-  /** Completes when persistent entities may start (the embedded journal's tables exist). */
-  CompletionStage<Done> prepareJournal(ActorSystem<?> system) {
-    // pekko-persistence-cassandra creates its keyspaces and tables itself (tables-autocreate).
-    return cassandra == null ? JournalSchema.ensureJdbc(system) : CompletableFuture.completedFuture(Done.getInstance());
+  /**
+   * Completes when persistent entities may start: the journal's and snapshot store's tables exist.
+   * On Cassandra the plugin's own statements run here, with stable table ids, so that nodes starting
+   * together agree on the schema (the plugin's autocreate is off in the cluster profile).
+   */
+  CompletionStage<Done> prepareJournal(ActorSystem<?> system, java.util.concurrent.Executor blocking) {
+    if (cassandra == null) {
+      return JournalSchema.ensureJdbc(system);
+    }
+    KeyspaceAndTableStatements plugin = new KeyspaceAndTableStatements(system, "pekko.persistence.cassandra",
+        PluginSettings.apply(Adapter.toClassic(system)));
+    List<String> statements = new ArrayList<>();
+    statements.add(plugin.createJournalKeyspaceStatement());
+    statements.addAll(plugin.getCreateJournalTablesStatements());
+    statements.add(plugin.createSnapshotKeyspaceStatement());
+    statements.addAll(plugin.getCreateSnapshotTablesStatements());
+    return CompletableFuture.supplyAsync(() -> {
+      cassandra.createSchema(statements);
+      return Done.getInstance();
+    }, blocking);
   }
 
   CodeStore code() {

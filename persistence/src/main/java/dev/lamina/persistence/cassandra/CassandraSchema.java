@@ -69,6 +69,45 @@ final class CassandraSchema {
             + ") WITH CLUSTERING ORDER BY (day ASC) AND ID = " + tableId(keyspace, LOG_DAYS)));
   }
 
+  private static final java.util.regex.Pattern CREATE_TABLE = java.util.regex.Pattern.compile(
+      "(?is)\\s*CREATE\\s+TABLE\\s+IF\\s+NOT\\s+EXISTS\\s+([\\w\"]+)\\.([\\w\"]+).*");
+
+  /**
+   * Another component's {@code CREATE TABLE IF NOT EXISTS ks.t …} (e.g. the journal plugin's) with
+   * the same stable id as Lamina's own tables; other statements unchanged.
+   */
+  static String withStableId(String cql) {
+    String statement = cql.strip();
+    if (statement.endsWith(";")) {
+      statement = statement.substring(0, statement.length() - 1).strip();
+    }
+    java.util.regex.Matcher table = CREATE_TABLE.matcher(statement);
+    if (!table.matches()) {
+      return statement;
+    }
+    String id = tableId(table.group(1).replace("\"", ""), table.group(2).replace("\"", "")).toString();
+    String afterColumns = statement.substring(endOfColumns(statement, table.end(2)) + 1);
+    return statement + (afterColumns.toUpperCase(java.util.Locale.ROOT).contains("WITH") ? " AND ID = " : " WITH ID = ")
+        + id;
+  }
+
+  /** The index of the parenthesis closing the column list that opens after {@code from}. */
+  private static int endOfColumns(String statement, int from) {
+    int depth = 0;
+    boolean quoted = false;
+    for (int i = statement.indexOf('(', from); i >= 0 && i < statement.length(); i++) {
+      char c = statement.charAt(i);
+      if (c == '\'') {
+        quoted = !quoted;   // '' inside a string toggles twice: still quoted
+      } else if (!quoted && c == '(') {
+        depth++;
+      } else if (!quoted && c == ')' && --depth == 0) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException("no column list in: " + statement);
+  }
+
   /** The same id on every node for the same table; version 3 (name-based) UUID. */
   static UUID tableId(String keyspace, String table) {
     return UUID.nameUUIDFromBytes(("dev.lamina.persistence.cassandra/" + keyspace + "." + table)

@@ -135,6 +135,22 @@ public final class CassandraStorage implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs another component's schema statements (keyspaces and {@code IF NOT EXISTS} tables, e.g.
+   * the journal plugin's), blocking, each table with a stable id so that nodes running them at the
+   * same moment agree (see {@link CassandraSchema}). Idempotent.
+   */
+  public void createSchema(List<String> statements) {
+    for (String cql : statements) {
+      try {
+        ddl(session, CassandraSchema.withStableId(cql), cql.strip().lines().findFirst().orElse(""));
+      } catch (DriverException e) {
+        throw new CassandraUnavailableException("Cassandra at " + settings.contactPoints()
+            + " refused a schema statement: " + e.getMessage() + "\n" + cql, e);
+      }
+    }
+  }
+
   private static void createSchema(CqlSession session, CassandraSettings settings) {
     String keyspace = settings.keyspace();
     String step = "create keyspace " + keyspace;

@@ -58,6 +58,40 @@ class CassandraStorageTest {
   }
 
   @Test
+  void anotherComponentsTablesGetTheStableIdToo() throws Exception {
+    CassandraSettings settings = TestCassandra.settings(TestCassandra.uniqueKeyspace(CassandraStorageTest.class));
+    String other = settings.keyspace() + "_other";
+    // Statements shaped like the journal plugin's: one table with options, one without.
+    List<String> statements = List.of(
+        "CREATE KEYSPACE IF NOT EXISTS " + other
+            + " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};",
+        "CREATE TABLE IF NOT EXISTS " + other + ".messages (\n  pid text,\n  nr bigint,\n"
+            + "  PRIMARY KEY ((pid), nr))\n  WITH gc_grace_seconds = 864000\n  AND comment = 'x(y)';",
+        "CREATE TABLE IF NOT EXISTS " + other + ".metadata (pid text PRIMARY KEY, deleted_to bigint)");
+    CassandraStorage first = CassandraStorage.open(settings);
+    CassandraStorage second = CassandraStorage.open(settings);
+    try {
+      CompletableFuture<Void> a = CompletableFuture.runAsync(() -> first.createSchema(statements));
+      CompletableFuture<Void> b = CompletableFuture.runAsync(() -> second.createSchema(statements));
+      a.get(90, TimeUnit.SECONDS);
+      b.get(90, TimeUnit.SECONDS);
+      first.createSchema(statements);   // idempotent
+      List<Row> tables = first.session().execute(
+          "SELECT table_name, id, gc_grace_seconds FROM system_schema.tables WHERE keyspace_name = ?", other).all();
+      assertEquals(2, tables.size());
+      for (Row table : tables) {
+        assertEquals(CassandraSchema.tableId(other, table.getString("table_name")), table.getUuid("id"));
+      }
+      assertEquals(864000, tables.stream().filter(t -> t.getString("table_name").equals("messages")).findFirst()
+          .orElseThrow().getInt("gc_grace_seconds"), "the statement's own options are kept");
+    } finally {
+      first.session().execute("DROP KEYSPACE IF EXISTS " + other);
+      second.close();
+      TestCassandra.dropAndClose(first);
+    }
+  }
+
+  @Test
   void anUnreachableCassandraIsReportedWithItsContactPoints() throws IOException {
     int closedPort;
     try (ServerSocket socket = new ServerSocket(0)) {
