@@ -140,6 +140,11 @@ public final class LaminaNode implements AutoCloseable {
    */
   public static LaminaNode start(Config overrides) throws IOException {
     long started = System.nanoTime();
+    if (java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() < 2) {
+      log.warn("the JDK's common pool has {} thread(s): every stage chained on an actor's answer then starts a "
+          + "thread of its own; start this JVM with -Djava.util.concurrent.ForkJoinPool.common.parallelism=2",
+          java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
+    }
     String profile = overrides.hasPath("lamina.profile") ? overrides.getString("lamina.profile") : "embedded";
     if (!profile.equals("embedded") && !profile.equals("cluster")) {
       throw new IllegalArgumentException("lamina.profile must be embedded or cluster, not " + profile);
