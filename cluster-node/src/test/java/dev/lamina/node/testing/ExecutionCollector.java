@@ -28,6 +28,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Each id is appended to {@code file} ({@code <life> <id>}) and counted per node life: the
  * test calls {@link #nextLife()} when it kills the node, so a duplicate can be told apart as
  * "across the crash" (allowed) or "within one life" (not).
+ *
+ * <p>It also keeps a gate that functions may poll before they report ({@code GET <url>gate}
+ * answers {@code open} or {@code closed}; open until {@link #closeGate()}), so that a test can
+ * hold invocations back and let them run at a moment of its choosing.
  */
 public final class ExecutionCollector implements AutoCloseable {
 
@@ -36,6 +40,7 @@ public final class ExecutionCollector implements AutoCloseable {
   private final BufferedWriter file;
   private final Map<String, List<Integer>> lives = new ConcurrentHashMap<>();
   private volatile int life = 1;
+  private volatile boolean gateOpen = true;
 
   private ExecutionCollector(HttpServer server, ExecutorService threads, BufferedWriter file) {
     this.server = server;
@@ -61,6 +66,16 @@ public final class ExecutionCollector implements AutoCloseable {
         exchange.close();
       }
     });
+    server.createContext("/gate", exchange -> {
+      try (InputStream in = exchange.getRequestBody()) {
+        in.readAllBytes();
+        byte[] state = (collector.gateOpen ? "open" : "closed").getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(200, state.length);
+        exchange.getResponseBody().write(state);
+      } finally {
+        exchange.close();
+      }
+    });
     server.setExecutor(threads);
     server.start();
     return collector;
@@ -69,6 +84,21 @@ public final class ExecutionCollector implements AutoCloseable {
   /** The URL a function POSTs its ids to. */
   public String url() {
     return "http://127.0.0.1:" + server.getAddress().getPort() + "/";
+  }
+
+  /** The URL functions poll for the gate: {@code open} or {@code closed}. */
+  public String gateUrl() {
+    return url() + "gate";
+  }
+
+  /** Functions that poll the gate wait from now on. */
+  public void closeGate() {
+    gateOpen = false;
+  }
+
+  /** Functions that poll the gate go on. */
+  public void openGate() {
+    gateOpen = true;
   }
 
   private void record(String id) {

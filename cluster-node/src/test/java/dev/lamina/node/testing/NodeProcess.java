@@ -45,12 +45,24 @@ public final class NodeProcess implements AutoCloseable {
    */
   public static NodeProcess start(Path dataDir, int port, Path config, Path logDir, String label)
       throws IOException, InterruptedException {
+    return start(dataDir, port, config, logDir, label, List.of("-Xmx1g"), List.of(), READY_LIMIT);
+  }
+
+  /**
+   * The same with the child's heap and other JVM options ({@code jvmOptions}, e.g. {@code -Xmx768m}),
+   * further {@code serve} arguments ({@code extraArgs}, e.g. {@code --cluster-port=N}) and how long
+   * it may take until {@code /health} answers ({@code healthLimit}).
+   */
+  public static NodeProcess start(Path dataDir, int port, Path config, Path logDir, String label,
+      List<String> jvmOptions, List<String> extraArgs, Duration healthLimit) throws IOException, InterruptedException {
     String java = ProcessHandle.current().info().command().orElse(
         Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:+UseSerialGC",
-        "-cp", System.getProperty("java.class.path"),
+    List<String> command = new ArrayList<>(List.of(java));
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
         "dev.lamina.node.cli.Main", "serve",
         "--data-dir=" + dataDir.toAbsolutePath(), "--port=" + port, "--config=" + config.toAbsolutePath()));
+    command.addAll(extraArgs);
     Files.createDirectories(logDir);
     Path out = logDir.resolve(label + ".out");
     Path err = logDir.resolve(label + ".err");
@@ -61,7 +73,7 @@ public final class NodeProcess implements AutoCloseable {
         .start();
     NodeProcess node = new NodeProcess(process, port, out, err);
     try {
-      node.awaitHealthy();
+      node.awaitHealthy(healthLimit);
     } catch (IOException | RuntimeException | InterruptedException | AssertionError e) {
       node.close();
       throw e;
@@ -88,11 +100,11 @@ public final class NodeProcess implements AutoCloseable {
     return process.isAlive();
   }
 
-  private void awaitHealthy() throws IOException, InterruptedException {
+  private void awaitHealthy(Duration limit) throws IOException, InterruptedException {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpRequest health = HttpRequest.newBuilder(URI.create(endpoint() + "/health"))
         .timeout(Duration.ofSeconds(5)).build();
-    long deadline = System.nanoTime() + READY_LIMIT.toNanos();
+    long deadline = System.nanoTime() + limit.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
         throw new AssertionError("the node exited with " + process.exitValue() + " before it was healthy\n" + tail(60));
@@ -106,7 +118,7 @@ public final class NodeProcess implements AutoCloseable {
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("the node was not healthy within " + READY_LIMIT + "\n" + tail(60));
+    throw new AssertionError("the node was not healthy within " + limit + "\n" + tail(60));
   }
 
   /** SIGKILL (on Linux {@link Process#destroyForcibly()} sends it), and waits until the process is gone. */
@@ -115,6 +127,21 @@ public final class NodeProcess implements AutoCloseable {
     if (!process.waitFor(30, TimeUnit.SECONDS)) {
       throw new AssertionError("node process " + process.pid() + " survived SIGKILL for 30 s");
     }
+  }
+
+  /** Sends SIGTERM (the node leaves gracefully) and returns at once; see {@link #awaitExit(Duration)}. */
+  public void terminate() {
+    process.destroy();
+  }
+
+  /** Waits up to {@code limit} for the process to end; true when it has. */
+  public boolean awaitExit(Duration limit) throws InterruptedException {
+    return process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The exit code of an ended process. */
+  public int exitValue() {
+    return process.exitValue();
   }
 
   /** The last {@code lines} lines of the child's stdout and stderr. */
