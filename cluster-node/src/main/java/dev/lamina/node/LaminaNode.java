@@ -142,7 +142,7 @@ public final class LaminaNode implements AutoCloseable {
     long started = System.nanoTime();
     if (java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() < 2) {
       log.warn("the JDK's common pool has {} thread(s): every stage chained on an actor's answer then starts a "
-          + "thread of its own; start this JVM with -Djava.util.concurrent.ForkJoinPool.common.parallelism=2",
+          + "thread of its own; start this JVM with -Djava.util.concurrent.ForkJoinPool.common.parallelism=8 (as ./lamina does)",
           java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
     }
     String profile = overrides.hasPath("lamina.profile") ? overrides.getString("lamina.profile") : "embedded";
