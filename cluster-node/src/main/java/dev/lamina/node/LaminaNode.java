@@ -3,7 +3,6 @@ package dev.lamina.node;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import dev.lamina.actors.function.FunctionActor;
 import dev.lamina.actors.function.InvocationResult;
 import dev.lamina.actors.registry.FunctionConfig;
