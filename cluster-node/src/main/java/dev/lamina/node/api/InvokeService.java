@@ -48,6 +48,7 @@ public final class InvokeService {
   private final ClusterSharding sharding;
   private final Duration initTimeout;
   private final int partitions;
+  private static final int ENQUEUE_TRIES = 3;
   private final Duration enqueueTimeout;
   private final java.util.concurrent.atomic.AtomicInteger nextPartition = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -58,7 +59,7 @@ public final class InvokeService {
     this.sharding = ClusterSharding.get(system);
     this.initTimeout = initTimeout;
     this.partitions = partitions;
-    this.enqueueTimeout = Duration.ofSeconds(30);
+    this.enqueueTimeout = Duration.ofSeconds(10);
   }
 
   /**
@@ -107,14 +108,32 @@ public final class InvokeService {
 
   /**
    * Puts an event into one partition of the function's queue; completes with its request id once
-   * it is durable. The function is not looked up here.
+   * it is durable. The function is not looked up here. A partition that does not answer within
+   * 10 s (its node was lost and its shard has not moved yet) is given up for the next one, three
+   * tries in all: the partitions are interchangeable. Should the first one write it after all, the
+   * event runs twice under the same request id (delivery is at least once).
    */
   public CompletionStage<String> enqueue(String function, String qualifier, byte[] payload, String requestId) {
+    return enqueue(function, qualifier, payload, requestId, ENQUEUE_TRIES);
+  }
+
+  private CompletionStage<String> enqueue(String function, String qualifier, byte[] payload, String requestId,
+      int triesLeft) {
     int partition = Math.floorMod(nextPartition.getAndIncrement(), partitions);
     return sharding.entityRefFor(EventQueue.TYPE_KEY, EventQueue.entityId(function, partition))
         .<EventQueue.Accepted>ask(replyTo -> new EventQueue.Enqueue(requestId, qualifier, payload, replyTo),
             enqueueTimeout)
-        .thenApply(EventQueue.Accepted::requestId);
+        .handle((accepted, failure) -> {
+          if (failure == null) {
+            return CompletableFuture.completedFuture(accepted.requestId());
+          }
+          Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
+          if (cause instanceof java.util.concurrent.TimeoutException && triesLeft > 1) {
+            return enqueue(function, qualifier, payload, requestId, triesLeft - 1);
+          }
+          return CompletableFuture.<String>failedFuture(failure);
+        })
+        .thenCompose(next -> next);
   }
 
   /** Runs {@code invocation} on {@code config}'s version, as a synchronous invoke does. */
