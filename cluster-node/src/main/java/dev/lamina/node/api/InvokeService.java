@@ -123,17 +123,13 @@ public final class InvokeService {
     return sharding.entityRefFor(EventQueue.TYPE_KEY, EventQueue.entityId(function, partition))
         .<EventQueue.Accepted>ask(replyTo -> new EventQueue.Enqueue(requestId, qualifier, payload, replyTo),
             enqueueTimeout)
-        .handle((accepted, failure) -> {
-          if (failure == null) {
-            return CompletableFuture.completedFuture(accepted.requestId());
-          }
+        .thenApply(EventQueue.Accepted::requestId)
+        .exceptionallyCompose(failure -> {
           Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
-          if (cause instanceof java.util.concurrent.TimeoutException && triesLeft > 1) {
-            return enqueue(function, qualifier, payload, requestId, triesLeft - 1);
-          }
-          return CompletableFuture.<String>failedFuture(failure);
-        })
-        .thenCompose(next -> next);
+          return cause instanceof java.util.concurrent.TimeoutException && triesLeft > 1
+              ? enqueue(function, qualifier, payload, requestId, triesLeft - 1)
+              : CompletableFuture.failedFuture(failure);
+        });
   }
 
   /** Runs {@code invocation} on {@code config}'s version, as a synchronous invoke does. */
