@@ -18,8 +18,7 @@ import dev.lamina.actors.sandbox.RuntimeFiles;
 import dev.lamina.actors.sandbox.SandboxActor;
 import dev.lamina.actors.sandbox.SandboxLauncher;
 import dev.lamina.actors.sandbox.SandboxSettings;
-import dev.lamina.actors.sandbox.bubblewrap.BubblewrapLauncher;
-import dev.lamina.actors.sandbox.plain.PlainLauncher;
+import dev.lamina.actors.sandbox.isolation.Isolation;
 import dev.lamina.actors.worker.Placement;
 import dev.lamina.actors.worker.WorkerActor;
 import dev.lamina.actors.events.EventQueue;
@@ -158,7 +157,8 @@ public final class LaminaNode implements AutoCloseable {
     SandboxSettings sandboxSettings = SandboxSettings.from(config, dataDir);
     removeLeftoverSandboxes(dataDir.resolve("sandboxes"));
     RuntimeFiles runtimes = RuntimeFiles.install(dataDir.resolve("runtime"));
-    SandboxLauncher launcher = chooseLauncher(sandboxSettings.launcher());
+    Isolation isolation = Isolation.start(sandboxSettings.isolation(), dataDir);
+    SandboxLauncher launcher = isolation.launcher();
     NodeStorage storage = profile.equals("embedded") ? NodeStorage.embedded(config, dataDir, settings)
         : NodeStorage.cassandra(config, dataDir, settings);
     CodeStore code = storage.code();
@@ -220,7 +220,7 @@ public final class LaminaNode implements AutoCloseable {
       MappingService mappings = new MappingService(settings, registry, ClusterSharding.get(system), pollers,
           Clock.systemUTC());
       SqsApi sqs = new SqsApi(settings, ClusterSharding.get(system), registry);
-      NodeHealth health = new NodeHealth(system, profile, storage, launcher.name());
+      NodeHealth health = new NodeHealth(system, profile, storage, launcher.name(), isolation);
       HttpApi api = new HttpApi(system, settings, functions, invoker, eventConfigs, mappings, sqs, logs, code,
           health, blocking, prometheus::scrape);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
@@ -386,23 +386,6 @@ public final class LaminaNode implements AutoCloseable {
     }
     runtimeApiThreads.shutdownNow();
     storage.close();
-  }
-
-  private static SandboxLauncher chooseLauncher(String setting) {
-    if (setting.equals("plain")) {
-      return new PlainLauncher();
-    }
-    String bwrap = BubblewrapLauncher.probe();
-    if (bwrap != null) {
-      return new BubblewrapLauncher(bwrap);
-    }
-    if (setting.equals("bubblewrap")) {
-      throw new IllegalStateException("lamina.sandbox.launcher = bubblewrap, but bwrap is missing or cannot create "
-          + "namespaces on this host (apt-get install bubblewrap)");
-    }
-    log.warn("bubblewrap is not available: sandboxes run as plain processes without isolation "
-        + "(apt-get install bubblewrap to isolate them)");
-    return new PlainLauncher();
   }
 
   /**

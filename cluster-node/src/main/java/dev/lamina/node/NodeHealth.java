@@ -3,6 +3,7 @@ package dev.lamina.node;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lamina.node.api.FunctionJson;
+import dev.lamina.actors.sandbox.isolation.Isolation;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -27,12 +28,14 @@ public final class NodeHealth {
   private final String profile;
   private final NodeStorage storage;
   private final String launcher;
+  private final Isolation isolation;
 
-  NodeHealth(ActorSystem<?> system, String profile, NodeStorage storage, String launcher) {
+  NodeHealth(ActorSystem<?> system, String profile, NodeStorage storage, String launcher, Isolation isolation) {
     this.system = system;
     this.profile = profile;
     this.storage = storage;
     this.launcher = launcher;
+    this.isolation = isolation;
   }
 
   /** The report and whether this node is ready. */
@@ -71,7 +74,13 @@ public final class NodeHealth {
     ObjectNode storageNode = root.putObject("storage");
     storage.describe().forEach(storageNode::put);
     storageNode.put("reachable", storageUp);
-    root.putObject("isolation").put("sandboxLauncher", launcher);
+    ObjectNode isolationNode = root.putObject("isolation");
+    isolationNode.put("mode", isolation.settings().mode().label());
+    isolationNode.put("sandboxLauncher", launcher);
+    ObjectNode layers = isolationNode.putObject("layers");
+    isolation.layers().forEach(layers::put);
+    ArrayNode missing = isolationNode.putArray("missing");
+    isolation.missing().forEach(missing::add);
     root.put("sandboxLauncher", launcher);
     return new Report(ready, root);
   }

@@ -38,8 +38,15 @@ final class InvocationLog {
     return log.append("\t\n").toString();
   }
 
-  /** How Lambda words a runtime's exit ({@code Runtime exited …}). */
-  static String exitMessage(int exitCode) {
+  /**
+   * How Lambda words a runtime's exit ({@code Runtime exited …}); a kill by the kernel's OOM killer
+   * says that the function ran out of its memory.
+   */
+  static String exitMessage(int exitCode, boolean outOfMemory, int memoryMb) {
+    if (outOfMemory) {
+      return "Runtime exited with error: signal: killed (out of memory: the function used all of its "
+          + memoryMb + " MB)";
+    }
     if (exitCode == 0) {
       return "Runtime exited without providing a reason";
     }

@@ -5,17 +5,52 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** A started sandbox process. Killing it kills everything it started. */
 public final class LaunchedProcess {
 
-  private final Process process;
-  private volatile List<ProcessHandle> killed = List.of();
+  /**
+   * What confines the process beyond its process tree (its cgroup): the launcher's side of kill,
+   * exit, memory and limits. All blocking (cgroupfs); called off the actors.
+   */
+  public interface Confinement {
+    /** SIGKILLs everything in the group. */
+    void kill();
 
-  public LaunchedProcess(Process process) {
+    /** Blocks until nothing of the sandbox is left, killing stragglers, bounded. */
+    void awaitEmpty();
+
+    /** Peak memory of the whole group in bytes. */
+    long peakBytes();
+
+    /** Whether the kernel killed something in the group for want of memory. */
+    boolean outOfMemory();
+
+    /** The runtime finished its init: apply the limits that init runs without (CPU quota). */
+    void initialised();
+  }
+
+  /** Waits for groups to empty; daemon threads, so they never hold the JVM. */
+  private static final ExecutorService REAPER = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "lamina-sandbox-reaper");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private final Process process;
+  private final Confinement confinement;
+  private volatile List<ProcessHandle> killed = List.of();
+  private volatile boolean outOfMemory;
+  private CompletableFuture<Integer> exit;
+
+  /** {@code confinement} is null when the launcher confines nothing beyond the process tree. */
+  public LaunchedProcess(Process process, Confinement confinement) {
     this.process = process;
+    this.confinement = confinement;
   }
 
   /**
@@ -24,12 +59,43 @@ public final class LaunchedProcess {
    * directories or uid be reused. A descendant counts as gone once it is a zombie (nobody may
    * reap it when the node runs as PID 1), and the wait is bounded.
    */
-  public CompletableFuture<Integer> onExit() {
-    return process.onExit().thenCompose(p -> {
-      CompletableFuture<Integer> done = new CompletableFuture<>();
-      awaitGone(killed, System.nanoTime() + GONE_WAIT_NANOS, () -> done.complete(p.exitValue()));
-      return done;
-    });
+  public synchronized CompletableFuture<Integer> onExit() {
+    if (exit == null) {
+      exit = process.onExit().thenCompose(p -> {
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        awaitGone(killed, System.nanoTime() + GONE_WAIT_NANOS, () -> {
+          if (confinement == null) {
+            done.complete(p.exitValue());
+            return;
+          }
+          REAPER.execute(() -> {
+            try {
+              outOfMemory = confinement.outOfMemory();
+              confinement.awaitEmpty();
+            } finally {
+              done.complete(p.exitValue());
+            }
+          });
+        });
+        return done;
+      });
+    }
+    return exit;
+  }
+
+  /**
+   * Whether the kernel killed the sandbox for want of memory (its cgroup's OOM counter rose);
+   * known once {@link #onExit()} completed.
+   */
+  public boolean outOfMemory() {
+    return outOfMemory;
+  }
+
+  /** Applies the limits init runs without. Blocking (cgroupfs). */
+  public void initialised() {
+    if (confinement != null) {
+      confinement.initialised();
+    }
   }
 
   private static final long GONE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
@@ -70,14 +136,21 @@ public final class LaunchedProcess {
     killed = all;
     all.forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
+    if (confinement != null) {
+      REAPER.execute(confinement::kill);  // whatever left the tree (daemonised) is still in the group
+    }
   }
 
   /**
-   * Peak resident memory in MB of the process and its descendants (VmHWM of each). Reads /proc:
+   * Peak memory in MB: the cgroup's peak when confined, else the peak resident memory of the
+   * process and its descendants (VmHWM of each). Reads /proc:
    * blocking, but cheap. Listing descendants walks all of /proc, so the list is refreshed only
    * every {@value #DESCENDANTS_REFRESH} calls; a runtime's process tree rarely changes.
    */
   public synchronized long peakMemoryMb() {
+    if (confinement != null) {
+      return Math.max(1, (confinement.peakBytes() + (1 << 20) - 1) >> 20);
+    }
     if (descendants == null || ++measurements % DESCENDANTS_REFRESH == 0) {
       try (Stream<ProcessHandle> all = process.descendants()) {
         descendants = all.mapToLong(ProcessHandle::pid).toArray();

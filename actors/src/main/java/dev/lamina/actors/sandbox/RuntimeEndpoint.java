@@ -62,10 +62,13 @@ final class RuntimeEndpoint implements AutoCloseable {
     this.maxResponseBytes = maxResponseBytes;
   }
 
-  /** Binds 127.0.0.1 on a free port and starts serving. Blocking (bind): not on an actor. */
+  /**
+   * Binds 127.0.0.1 on {@code port} (0: a free one) and starts serving. Blocking (bind): not on an
+   * actor.
+   */
   static RuntimeEndpoint start(ActorRef<SandboxActor.Command> sandbox, SandboxOutput output, long maxResponseBytes,
-      int memoryCapMb, ExecutorService handlers) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+      int memoryCapMb, ExecutorService handlers, int port) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
     RuntimeEndpoint endpoint = new RuntimeEndpoint(server, sandbox, output, maxResponseBytes);
     endpoint.memoryCapMb = memoryCapMb;
     server.setExecutor(handlers);

@@ -77,11 +77,11 @@ public final class SandboxActor {
   /** The owner has forgotten this sandbox (answer to {@code SandboxRetiring}): it may stop now. */
   public enum RetireConfirmed implements Command, CborSerializable { INSTANCE }
 
-  record Started(RuntimeEndpoint endpoint, LaunchedProcess process) implements Command {}
+  record Started(RuntimeEndpoint endpoint, LaunchedProcess process, SandboxLauncher.Slot slot) implements Command {}
 
   record StartFailed(String errorType, String message) implements Command {}
 
-  record ProcessExited(int exitCode) implements Command {}
+  record ProcessExited(int exitCode, boolean outOfMemory) implements Command {}
 
   /** The runtime called {@code /next} for the first time: init is over. */
   enum RuntimeReady implements Command { INSTANCE }
@@ -146,6 +146,7 @@ public final class SandboxActor {
 
   private RuntimeEndpoint endpoint;
   private LaunchedProcess process;
+  private SandboxLauncher.Slot slot;
   private long launchNanos;
   private double initDurationMs = -1;   // reported on the first invocation only, then reset
   private boolean exited;
@@ -238,7 +239,8 @@ public final class SandboxActor {
         .onMessage(Started.class, m -> {
           endpoint = m.endpoint();
           process = m.process();
-          ctx.pipeToSelf(process.onExit(), (code, failure) -> new ProcessExited(code == null ? -1 : code));
+          slot = m.slot();
+          ctx.pipeToSelf(process.onExit(), (code, failure) -> exitOf(code));
           return stopping();
         })
         .onMessage(StartFailed.class, m -> Behaviors.stopped())
@@ -251,7 +253,8 @@ public final class SandboxActor {
   private Behavior<Command> onStarted(Started started) {
     endpoint = started.endpoint();
     process = started.process();
-    ctx.pipeToSelf(process.onExit(), (code, failure) -> new ProcessExited(code == null ? -1 : code));
+    slot = started.slot();
+    ctx.pipeToSelf(process.onExit(), (code, failure) -> exitOf(code));
     if (initErrorBeforeStarted != null) {
       return onInitError(initErrorBeforeStarted);
     }
@@ -273,7 +276,8 @@ public final class SandboxActor {
         .onMessage(InitErrorPosted.class, this::onInitError)
         .onMessage(ProcessExited.class, m -> {
           exited = true;
-          return failInit("Runtime.ExitError", InvocationLog.exitMessage(m.exitCode()), null);
+          return failInit("Runtime.ExitError", InvocationLog.exitMessage(m.exitCode(), m.outOfMemory(),
+              config.memorySizeMb()), null);
         })
         .onMessage(InitTimedOut.class, m -> failInit("Sandbox.Timedout", String.format(Locale.ROOT,
             "Init timed out after %.2f seconds", deps.settings().initTimeout().toMillis() / 1000.0), null))
@@ -292,7 +296,11 @@ public final class SandboxActor {
     // Lambda reports no Init Duration for environments initialised ahead of traffic.
     initDurationMs = provisioned ? -1 : (System.nanoTime() - launchNanos) / 1e6;
     // Output written during init goes to the log before the first START line.
+    LaunchedProcess p = process;
     ctx.pipeToSelf(CompletableFuture.runAsync(() -> {
+      if (p != null) {
+        p.initialised();  // init ran unthrottled; from now on the CPU quota applies
+      }
       String init = output.take();
       if (!init.isEmpty()) {
         deps.logs().append(config.name(), init);
@@ -394,7 +402,8 @@ public final class SandboxActor {
         .onMessage(ProcessExited.class, m -> {
           exited = true;
           endpoint.abandonCurrent();
-          String message = "RequestId: " + current.id() + " Error: " + InvocationLog.exitMessage(m.exitCode());
+          String message = "RequestId: " + current.id() + " Error: "
+              + InvocationLog.exitMessage(m.exitCode(), m.outOfMemory(), config.memorySizeMb());
           return finishAsync(current, new Outcome(ByteString.fromString(Json.error("Runtime.ExitError", message)),
               true, false, message + "\nRuntime.ExitError"), false);
         })
@@ -574,7 +583,7 @@ public final class SandboxActor {
    */
   private Behavior<Command> cleanUpNow() {
     // Before the launch reported back, tear down whatever it produces.
-    CompletableFuture<Started> parts = process != null ? CompletableFuture.completedFuture(new Started(endpoint, process))
+    CompletableFuture<Started> parts = process != null ? CompletableFuture.completedFuture(new Started(endpoint, process, slot))
         : launching != null ? launching : CompletableFuture.completedFuture(null);
     Path d = dir;
     parts.whenComplete((started, failure) -> SandboxResources.release(started, d, deps.blocking()));
@@ -582,6 +591,10 @@ public final class SandboxActor {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  private ProcessExited exitOf(Integer code) {
+    return new ProcessExited(code == null ? -1 : code, process != null && process.outOfMemory());
+  }
 
   /**
    * Messages that can arrive late in any state (a result after a timeout, an init error after

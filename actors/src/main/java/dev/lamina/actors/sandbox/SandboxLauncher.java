@@ -9,7 +9,8 @@ import java.util.Map;
  * Starts the OS process of one sandbox. Back ends (plain, bubblewrap; a microVM later) live in
  * sub-packages; the sandbox actor never knows which one runs.
  *
- * <p>{@link #launch} blocks (fork/exec): call it from a blocking dispatcher.
+ * <p>{@link #reserve} and {@link #launch} block (cgroupfs, fork/exec): call them from a blocking
+ * dispatcher.
  */
 public interface SandboxLauncher {
 
@@ -19,10 +20,37 @@ public interface SandboxLauncher {
   /** Where the process sees its code, layers, runtime files and /tmp. */
   Layout layout(SandboxCode code, Path runtimeDir, Path tmpDir);
 
-  LaunchedProcess launch(LaunchSpec spec) throws IOException;
+  /**
+   * Reserves what one sandbox holds for its whole life before anything starts: its uid, its
+   * Runtime API port, its cgroup. Released with {@link Slot#release()} once the process is gone
+   * and the endpoint closed.
+   */
+  default Slot reserve(int memoryMb) throws IOException {
+    return Slot.ANY;
+  }
+
+  LaunchedProcess launch(LaunchSpec spec, Slot slot) throws IOException;
 
   /** Paths as the sandboxed process sees them ({@code opt}: where the layers are, {@code /opt} in Lambda). */
   record Layout(String taskRoot, String opt, String runtimeDir, String tmpDir) {}
+
+  /** A reservation; {@link #runtimePort()} 0 means any free port. */
+  interface Slot {
+    Slot ANY = new Slot() {
+      @Override
+      public int runtimePort() {
+        return 0;
+      }
+
+      @Override
+      public void release() {}
+    };
+
+    int runtimePort();
+
+    /** Gives the reservation back; idempotent. */
+    void release();
+  }
 
   /**
    * What to start.

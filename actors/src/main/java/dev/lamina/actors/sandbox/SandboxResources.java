@@ -3,6 +3,7 @@ package dev.lamina.actors.sandbox;
 import dev.lamina.actors.registry.FunctionConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -23,31 +24,47 @@ final class SandboxResources {
   static SandboxActor.Started acquire(ActorRef<SandboxActor.Command> sandbox, FunctionConfig config, SandboxCode code,
       Path dir, SandboxOutput output, SandboxActor.Deps deps, boolean provisioned) {
     RuntimeEndpoint endpoint = null;
+    SandboxLauncher.Slot slot = null;
     try {
       Path tmp = Files.createDirectories(dir.resolve("tmp"));
       Files.createFile(dir.resolve("output.log"));
-      endpoint = RuntimeEndpoint.start(sandbox, output, deps.settings().maxResponseBytes(), config.memorySizeMb(),
-          deps.runtimeApi());
+      for (int attempt = 1; endpoint == null; attempt++) {
+        slot = deps.launcher().reserve(config.memorySizeMb());
+        try {
+          endpoint = RuntimeEndpoint.start(sandbox, output, deps.settings().maxResponseBytes(), config.memorySizeMb(),
+              deps.runtimeApi(), slot.runtimePort());
+        } catch (BindException e) {
+          slot.release();  // something else on this host holds the slot's port: take another slot
+          slot = null;
+          if (attempt == 3) {
+            throw e;
+          }
+        }
+      }
       SandboxLauncher.Layout layout = deps.launcher().layout(code, deps.runtimes().root(), tmp);
       LaunchedProcess process = deps.launcher().launch(new SandboxLauncher.LaunchSpec(
           RuntimeCommand.argv(config, code, layout, deps.settings()),
           RuntimeCommand.environment(config, layout, "127.0.0.1:" + endpoint.port(), deps.settings(), provisioned),
           code, deps.runtimes().root(), tmp, dir.resolve("output.log"), config.memorySizeMb(),
-          config.ephemeralStorageMb()));
+          config.ephemeralStorageMb()), slot);
       output.attach(process);
-      return new SandboxActor.Started(endpoint, process);
+      return new SandboxActor.Started(endpoint, process, slot);
     } catch (IOException | RuntimeException e) {
       // Whatever failed (a bad environment value throws from ProcessBuilder), the endpoint
-      // bound above must not outlive this attempt.
+      // bound above and the slot must not outlive this attempt.
       if (endpoint != null) {
         endpoint.close();
+      }
+      if (slot != null) {
+        slot.release();
       }
       throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
     }
   }
 
   /**
-   * Kills the process tree and, once it is gone, closes the endpoint and removes the directory:
+   * Kills the process tree and, once it is gone (its cgroup empty), closes the endpoint, gives the
+   * slot back and removes the directory:
    * a dying runtime must not reach a port another sandbox may get next. {@code started} is null
    * when nothing was started. Never blocks the caller.
    */
@@ -59,6 +76,7 @@ final class SandboxResources {
     started.process().kill();
     started.process().onExit().whenComplete((code, failure) -> onBlocking(blocking, () -> {
       started.endpoint().close();
+      started.slot().release();  // only now may another sandbox get its uid, port and cgroup
       deleteTree(dir);
     }));
   }

@@ -1,6 +1,7 @@
 package dev.lamina.actors.sandbox;
 
 import com.typesafe.config.Config;
+import dev.lamina.actors.sandbox.isolation.IsolationSettings;
 import java.nio.file.Path;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,7 +15,7 @@ import java.util.stream.Stream;
 /**
  * The {@code lamina.sandbox} block, read once at start-up.
  *
- * @param launcher {@code auto} (bubblewrap when it works here, else plain), {@code bubblewrap}, {@code plain}
+ * @param isolation how sandboxes are confined ({@code lamina.sandbox.isolation} and {@code confinement})
  * @param keepAlive how long an idle sandbox stays warm
  * @param maxLifetime after this a sandbox is recycled: it finishes the invocation it runs, then stops
  * @param initTimeout the limit on a runtime's init phase (Lambda: 10 s)
@@ -23,7 +24,7 @@ import java.util.stream.Stream;
  */
 public record SandboxSettings(
     Path dataDir,
-    String launcher,
+    IsolationSettings isolation,
     Duration keepAlive,
     Duration maxLifetime,
     Duration initTimeout,
@@ -36,13 +37,9 @@ public record SandboxSettings(
 
   public static SandboxSettings from(Config config, Path dataDir) {
     Config c = config.getConfig("lamina.sandbox");
-    String launcher = c.getString("launcher");
-    if (!launcher.matches("auto|bubblewrap|plain")) {
-      throw new IllegalArgumentException("lamina.sandbox.launcher must be auto, bubblewrap or plain, not " + launcher);
-    }
     return new SandboxSettings(
         dataDir,
-        launcher,
+        IsolationSettings.from(c),
         c.getDuration("keep-alive"),
         c.getDuration("max-lifetime"),
         c.getDuration("init-timeout"),

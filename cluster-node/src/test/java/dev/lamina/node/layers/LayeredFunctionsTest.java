@@ -378,7 +378,7 @@ class LayeredFunctionsTest {
   @Test
   void layeredFunctionsAlsoWorkUnderThePlainLauncher() throws Exception {
     Path dataDir = Files.createTempDirectory("lamina-plain-");
-    try (TestNode plain = TestNode.start(dataDir, true, ConfigFactory.parseString("lamina.sandbox.launcher = plain"))) {
+    try (TestNode plain = TestNode.start(dataDir, true, ConfigFactory.parseString("lamina.sandbox.isolation = none"))) {
       LambdaClient client = plain.lambda();
       String python = client.publishLayerVersion(b -> b.layerName("lf-plain-py")
           .content(c -> c.zipFile(Examples.zipOf("layers/python-greeting")))).layerVersionArn();

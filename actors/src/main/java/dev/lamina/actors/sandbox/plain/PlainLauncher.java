@@ -26,7 +26,7 @@ public final class PlainLauncher implements SandboxLauncher {
   }
 
   @Override
-  public LaunchedProcess launch(LaunchSpec spec) throws IOException {
+  public LaunchedProcess launch(LaunchSpec spec, Slot slot) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(spec.command());
     pb.environment().clear();
     pb.environment().putAll(spec.environment());
@@ -35,6 +35,6 @@ public final class PlainLauncher implements SandboxLauncher {
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(spec.outputFile().toFile()));
-    return new LaunchedProcess(pb.start());
+    return new LaunchedProcess(pb.start(), null);
   }
 }
