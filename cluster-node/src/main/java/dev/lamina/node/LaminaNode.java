@@ -107,6 +107,7 @@ public final class LaminaNode implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final NodeSettings settings;
   private final SandboxLauncher launcher;
+  private final Isolation isolation;
   private final FunctionService functions;
   private final InvokeService invoker;
   private final LogStore logs;
@@ -115,13 +116,14 @@ public final class LaminaNode implements AutoCloseable {
   private final ExecutorService runtimeApiThreads;
   private final ServerBinding binding;
 
-  private LaminaNode(ActorSystem<Void> system, NodeSettings settings, SandboxLauncher launcher,
+  private LaminaNode(ActorSystem<Void> system, NodeSettings settings, Isolation isolation,
       FunctionService functions, InvokeService invoker, LogStore logs, NodeStorage storage, ExecutorService blocking,
       ExecutorService runtimeApiThreads, ServerBinding binding) {
     this.storage = storage;
     this.system = system;
     this.settings = settings;
-    this.launcher = launcher;
+    this.launcher = isolation.launcher();
+    this.isolation = isolation;
     this.functions = functions;
     this.invoker = invoker;
     this.logs = logs;
@@ -224,7 +226,7 @@ public final class LaminaNode implements AutoCloseable {
       HttpApi api = new HttpApi(system, settings, functions, invoker, eventConfigs, mappings, sqs, logs, code,
           health, blocking, prometheus::scrape);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
-      LaminaNode node = new LaminaNode(system, settings, launcher, functions, invoker, logs, storage, blocking,
+      LaminaNode node = new LaminaNode(system, settings, isolation, functions, invoker, logs, storage, blocking,
           runtimeApiThreads, binding);
       leaveGracefully(system, binding, placement, config.getDuration("lamina.shutdown.drain-timeout"));
       // Provisioned concurrency is kept by function actors, which start empty: tell them again.
@@ -315,6 +317,11 @@ public final class LaminaNode implements AutoCloseable {
 
   public String launcher() {
     return launcher.name();
+  }
+
+  /** The isolation mode and the layers in force (also in /health). */
+  public Isolation isolation() {
+    return isolation;
   }
 
   public FunctionService functions() {

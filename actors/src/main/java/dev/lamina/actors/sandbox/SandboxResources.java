@@ -4,6 +4,8 @@ import dev.lamina.actors.registry.FunctionConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -18,6 +20,8 @@ import org.apache.pekko.actor.typed.ActorRef;
  */
 final class SandboxResources {
 
+  private static final int BIND_ATTEMPTS = 16;
+
   private SandboxResources() {}
 
   /** Creates the directory, binds the endpoint and starts the runtime; on failure, nothing stays. */
@@ -28,18 +32,25 @@ final class SandboxResources {
     try {
       Path tmp = Files.createDirectories(dir.resolve("tmp"));
       Files.createFile(dir.resolve("output.log"));
-      for (int attempt = 1; endpoint == null; attempt++) {
-        slot = deps.launcher().reserve(config.memorySizeMb());
-        try {
-          endpoint = RuntimeEndpoint.start(sandbox, output, deps.settings().maxResponseBytes(), config.memorySizeMb(),
-              deps.runtimeApi(), slot.runtimePort());
-        } catch (BindException e) {
-          slot.release();  // something else on this host holds the slot's port: take another slot
-          slot = null;
-          if (attempt == 3) {
-            throw e;
+      // Something else on this host may hold a slot's port: keep such slots until another one
+      // binds (so the next reservation is a different slot), then give them back.
+      List<SandboxLauncher.Slot> taken = new ArrayList<>();
+      try {
+        for (int attempt = 1; endpoint == null; attempt++) {
+          slot = deps.launcher().reserve(config.memorySizeMb());
+          try {
+            endpoint = RuntimeEndpoint.start(sandbox, output, deps.settings().maxResponseBytes(),
+                config.memorySizeMb(), deps.runtimeApi(), slot.runtimePort());
+          } catch (BindException e) {
+            taken.add(slot);
+            slot = null;
+            if (attempt == BIND_ATTEMPTS) {
+              throw new IOException("no free Runtime API port in " + BIND_ATTEMPTS + " sandbox slots", e);
+            }
           }
         }
+      } finally {
+        taken.forEach(SandboxLauncher.Slot::release);
       }
       SandboxLauncher.Layout layout = deps.launcher().layout(code, deps.runtimes().root(), tmp);
       LaunchedProcess process = deps.launcher().launch(new SandboxLauncher.LaunchSpec(

@@ -99,7 +99,9 @@ public final class Main implements Callable<Integer> {
       System.out.println("Lamina is running. Lambda API endpoint: " + node.endpoint());
       System.out.println("  credentials: any access key / secret (e.g. AWS_ACCESS_KEY_ID=lamina "
           + "AWS_SECRET_ACCESS_KEY=lamina), region us-east-1");
-      System.out.println("  sandboxes:   " + node.launcher());
+      var missing = node.isolation().missing();
+      System.out.println("  sandboxes:   " + node.launcher() + ", isolation " + node.isolation().settings().mode().label()
+          + (missing.isEmpty() ? " (every layer in force)" : " without " + String.join(", ", missing)));
       System.out.println("  cluster:     " + node.clusterAddress());
       System.out.println("  try:         aws lambda list-functions --endpoint-url " + node.endpoint());
       System.out.println("Press Ctrl-C to stop.");

@@ -110,10 +110,10 @@ class DurabilityTest {
     config = temp.resolve("node.conf");
     // Retries come soon. Two attempts at once per partition (4): 8 running events of 0.3 s run
     // slower than the node accepts, so that a backlog builds up before the kill.
+    collector = ExecutionCollector.start(temp.resolve("executed.txt"));
     Files.writeString(config, ""
         + "lamina.events { retry-delays = [1 s, 2 s], backoff-min = 200 ms, backoff-max = 2 s,\n"
-        + "  partition-concurrency = 2 }\n");
-    collector = ExecutionCollector.start(temp.resolve("executed.txt"));
+        + "  partition-concurrency = 2 }\n" + collector.nodeConfig());
     port = NodeProcess.freePort();
     node = startLife(1);
     senders = Executors.newFixedThreadPool(SENDERS);

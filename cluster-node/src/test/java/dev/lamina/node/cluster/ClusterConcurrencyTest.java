@@ -78,7 +78,7 @@ class ClusterConcurrencyTest {
     temp = Files.createTempDirectory("lamina-cluster-concurrency-");
     collector = ExecutionCollector.start(temp.resolve("executed.txt"));
     long started = System.nanoTime();
-    cluster = ClusterFixture.start(ClusterConcurrencyTest.class, 3, CONFIG);
+    cluster = ClusterFixture.start(ClusterConcurrencyTest.class, 3, CONFIG + collector.nodeConfig());
     System.out.printf("CONCURRENCY cluster-of-3-ready-ms=%d%n",
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }

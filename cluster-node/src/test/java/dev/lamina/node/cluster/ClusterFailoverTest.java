@@ -148,7 +148,7 @@ class ClusterFailoverTest {
     temp = Files.createTempDirectory("lamina-failover-");
     collector = ExecutionCollector.start(temp.resolve("executed.txt"));
     long started = System.nanoTime();
-    cluster = ClusterFixture.start(ClusterFailoverTest.class, 3, CONFIG);
+    cluster = ClusterFixture.start(ClusterFailoverTest.class, 3, CONFIG + collector.nodeConfig());
     System.out.printf("FAILOVER cluster-of-3-ready-ms=%d%n", millisSince(started));
   }
 

@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Where test functions report that they ran: an HTTP server on loopback that a function POSTs
  * ids to, one per line. Sandboxes cannot write host files (bubblewrap: private /tmp, read-only
- * code) but share the host's network, and this server lives in the test JVM, so a node killed
- * with SIGKILL loses none of what reached it.
+ * code) but share the host's network, where the node lets them reach this server's port
+ * ({@link #nodeConfig()}); it lives in the test JVM, so a node killed with SIGKILL loses none of
+ * what reached it.
  *
  * <p>Each id is appended to {@code file} ({@code <life> <id>}) and counted per node life: the
  * test calls {@link #nextLife()} when it kills the node, so a duplicate can be told apart as
@@ -84,6 +85,14 @@ public final class ExecutionCollector implements AutoCloseable {
   /** The URL a function POSTs its ids to. */
   public String url() {
     return "http://127.0.0.1:" + server.getAddress().getPort() + "/";
+  }
+
+  /**
+   * Node configuration that lets sandboxes reach this collector: isolated sandboxes may connect
+   * to no port of this host except those an operator lists.
+   */
+  public String nodeConfig() {
+    return "\nlamina.sandbox.confinement.reachable-local-ports = [" + server.getAddress().getPort() + "]\n";
   }
 
   /** The URL functions poll for the gate: {@code open} or {@code closed}. */

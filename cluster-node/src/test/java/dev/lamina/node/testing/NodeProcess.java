@@ -63,6 +63,8 @@ public final class NodeProcess implements AutoCloseable {
         "dev.lamina.node.cli.Main", "serve",
         "--data-dir=" + dataDir.toAbsolutePath(), "--port=" + port, "--config=" + config.toAbsolutePath()));
     command.addAll(extraArgs);
+    Files.createDirectories(dataDir);
+    TestNode.openToSandboxes(dataDir);
     Files.createDirectories(logDir);
     Path out = logDir.resolve(label + ".out");
     Path err = logDir.resolve(label + ".err");

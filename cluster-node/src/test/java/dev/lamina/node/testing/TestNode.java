@@ -52,6 +52,7 @@ public final class TestNode implements AutoCloseable {
   }
 
   public static TestNode start(Path dataDir, boolean ownsDataDir, Config extra) {
+    openToSandboxes(dataDir);
     Config config = extra.withFallback(ConfigFactory.parseString(
         "lamina.data-dir = \"" + dataDir + "\"\n"
             + "lamina.http.port = 0\n"
@@ -60,6 +61,27 @@ public final class TestNode implements AutoCloseable {
       return new TestNode(dataDir, ownsDataDir, LaminaNode.start(config));
     } catch (IOException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Sandboxes run as pool uids that must traverse the path to the data directory (their code is
+   * bind-mounted from under it); temporary directories are created 0700. Lets others traverse
+   * (not list) the temporary directories on the way.
+   */
+  public static void openToSandboxes(Path dataDir) {
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
+    for (Path p = dataDir.toAbsolutePath().normalize(); p != null && p.startsWith(tmp) && !p.equals(tmp);
+        p = p.getParent()) {
+      try {
+        if (Files.isDirectory(p)) {
+          var perms = Files.getPosixFilePermissions(p);
+          perms.add(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE);
+          Files.setPosixFilePermissions(p, perms);
+        }
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
     }
   }
 

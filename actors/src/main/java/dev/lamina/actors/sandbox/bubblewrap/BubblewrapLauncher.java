@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * Runs each sandbox under bubblewrap in its own user, mount, pid, ipc and uts namespaces: the
  * code read-only at {@code /var/task}, its layers read-only at {@code /opt}, the runtime read-only
  * at {@code /var/runtime}, the system read-only, a private tmpfs {@code /tmp} capped at the
- * function's ephemeral storage, an empty read-only {@code /dev/shm}, no view of the node's data
+ * function's ephemeral storage and nothing else writable, an empty read-only {@code /dev/shm},
+ * no view of the node's data
  * directory, other sandboxes or host secrets ({@code /etc/shadow} is masked).
  *
  * <p>With a {@link Confinement} (the node runs as root) each sandbox also gets a slot of the
@@ -131,7 +132,8 @@ public final class BubblewrapLauncher implements SandboxLauncher {
 
     @Override
     public int runtimePort() {
-      return confinement.settings().portOf(claim.index());
+      // The slot's port is open to the slot's uid only: without the uid pool, any free port.
+      return confinement.setpriv() != null ? confinement.settings().portOf(claim.index()) : 0;
     }
 
     @Override
@@ -218,7 +220,9 @@ public final class BubblewrapLauncher implements SandboxLauncher {
         "--ro-bind", spec.code().task().toString(), "/var/task",
         "--ro-bind", spec.code().opt().toString(), "/opt",
         "--ro-bind", spec.runtimeDir().toString(), "/var/runtime",
-        "--chdir", "/var/task"));
+        "--chdir", "/var/task",
+        // Like Lambda: nothing but /tmp is writable (bubblewrap's root is a tmpfs of its own).
+        "--remount-ro", "/"));
     if (seccomp != null) {
       argv.addAll(List.of("--seccomp", "3"));
     }

@@ -17,11 +17,14 @@ import java.util.concurrent.TimeUnit;
  *       slot's Runtime API port (and DNS): no other sandbox's Runtime API, no management API, no
  *       node-internal port, no other local service;
  *   <li>a connection from anyone else (other users, root, the node) to a Runtime API port is refused;
- *   <li>with outbound networking off, a pool uid may open no other connection at all.
+ *   <li>no ingress: a pool uid sends nothing on a connection that someone else opened to it;
+ *   <li>with outbound networking off, a pool uid may open no other connection at all;
+ *   <li>local TCP ports an operator lists ({@code reachable-local-ports}, e.g. a database on the
+ *       host) stay reachable.
  * </ul>
  *
  * Only the first packet of a connection is checked (established traffic is accepted first), so the
- * warm path pays nothing. Nodes on one host apply the same table; applying is atomic.
+ * warm path pays nothing. Applying is atomic.
  */
 public final class Firewall {
 
@@ -39,7 +42,12 @@ public final class Firewall {
     return null;
   }
 
-  /** The rule set for the pool (nft -f syntax, replacing any previous version of the table). */
+  /**
+   * The rule set for the pool, in one nft transaction. It adds rather than replaces the table, so
+   * that nodes sharing a host keep one table: the Runtime API pairs and the reachable local ports
+   * are a union of every node's; the chains are rewritten (the last node started sets whether
+   * outbound connections are allowed).
+   */
   public static String rules(IsolationSettings s) {
     int lastSlot = s.slots() - 1;
     StringBuilder own = new StringBuilder();
@@ -49,29 +57,40 @@ public final class Firewall {
       }
       own.append(s.uidOf(slot)).append(" . ").append(s.portOf(slot));
     }
+    String t = "inet " + TABLE;
     String uids = s.uidOf(0) + "-" + s.uidOf(lastSlot);
     String ports = s.portOf(0) + "-" + s.portOf(lastSlot);
-    return "table inet " + TABLE + "\n"
-        + "delete table inet " + TABLE + "\n"
-        + "table inet " + TABLE + " {\n"
-        + "  set own_runtime_api {\n"
-        + "    type uid . inet_service\n"
-        + "    elements = { " + own + " }\n"
-        + "  }\n"
-        + "  chain output {\n"
-        + "    type filter hook output priority 0; policy accept;\n"
-        + "    ct state established,related accept\n"
-        + "    meta skuid " + uids + " jump sandbox\n"
-        + "    fib daddr type local tcp dport " + ports + " reject with tcp reset\n"
-        + "  }\n"
-        + "  chain sandbox {\n"
-        + "    fib daddr type local meta skuid . tcp dport @own_runtime_api accept\n"
-        + "    fib daddr type local meta l4proto { tcp, udp } th dport 53 accept\n"
-        + "    fib daddr type local meta l4proto tcp reject with tcp reset\n"
-        + "    fib daddr type local reject\n"
-        + (s.outboundNetwork() ? "" : "    meta l4proto tcp reject with tcp reset\n    reject\n")
-        + "  }\n"
-        + "}\n";
+    StringBuilder r = new StringBuilder();
+    r.append("add table ").append(t).append('\n');
+    r.append("add set ").append(t).append(" own_runtime_api { type uid . inet_service; }\n");
+    r.append("add element ").append(t).append(" own_runtime_api { ").append(own).append(" }\n");
+    r.append("add set ").append(t).append(" reachable_local_ports { type inet_service; }\n");
+    if (!s.reachableLocalPorts().isEmpty()) {
+      r.append("add element ").append(t).append(" reachable_local_ports { ")
+          .append(String.join(", ", s.reachableLocalPorts().stream().map(String::valueOf).toList())).append(" }\n");
+    }
+    r.append("add chain ").append(t).append(" output { type filter hook output priority 0; policy accept; }\n");
+    r.append("add chain ").append(t).append(" sandbox\n");
+    r.append("flush chain ").append(t).append(" output\n");
+    r.append("flush chain ").append(t).append(" sandbox\n");
+    String out = "add rule " + t + " output ";
+    String sbx = "add rule " + t + " sandbox ";
+    // No ingress: a sandbox's packets in the reply direction of a connection are those of a
+    // connection someone else opened to it.
+    r.append(out).append("meta skuid ").append(uids).append(" ct direction reply drop\n");
+    r.append(out).append("ct state established,related accept\n");
+    r.append(out).append("meta skuid ").append(uids).append(" jump sandbox\n");
+    r.append(out).append("fib daddr type local tcp dport ").append(ports).append(" reject with tcp reset\n");
+    r.append(sbx).append("fib daddr type local meta skuid . tcp dport @own_runtime_api accept\n");
+    r.append(sbx).append("fib daddr type local meta l4proto { tcp, udp } th dport 53 accept\n");
+    r.append(sbx).append("fib daddr type local meta l4proto tcp tcp dport @reachable_local_ports accept\n");
+    r.append(sbx).append("fib daddr type local meta l4proto tcp reject with tcp reset\n");
+    r.append(sbx).append("fib daddr type local reject\n");
+    if (!s.outboundNetwork()) {
+      r.append(sbx).append("meta l4proto tcp reject with tcp reset\n");
+      r.append(sbx).append("reject\n");
+    }
+    return r.toString();
   }
 
   /** Applies the rules; throws with nft's message when it refuses. Blocking. */

@@ -19,6 +19,7 @@ import java.util.Locale;
  * @param cpuPeriod CFS period of the CPU quota
  * @param pidsMax processes and threads one sandbox may have
  * @param outboundNetwork whether functions may open connections beyond this host
+ * @param reachableLocalPorts TCP ports of this host that functions may still connect to
  */
 public record IsolationSettings(
     Mode mode,
@@ -29,7 +30,8 @@ public record IsolationSettings(
     String cgroupName,
     Duration cpuPeriod,
     int pidsMax,
-    boolean outboundNetwork) {
+    boolean outboundNetwork,
+    java.util.List<Integer> reachableLocalPorts) {
 
   public enum Mode {
     STRICT, BEST_EFFORT, NONE;
@@ -51,10 +53,12 @@ public record IsolationSettings(
     Config c = sandbox.getConfig("confinement");
     IsolationSettings s = new IsolationSettings(parsed, c.getInt("uid-first"), c.getInt("slots"),
         c.getInt("runtime-port-first"), Path.of(c.getString("run-dir")), c.getString("cgroup-name"),
-        c.getDuration("cpu-period"), c.getInt("pids-max"), c.getBoolean("outbound-network"));
-    if (s.uidFirst < 1000 || s.slots < 1 || s.portFirst < 1024 || s.portFirst + s.slots > 65536) {
+        c.getDuration("cpu-period"), c.getInt("pids-max"), c.getBoolean("outbound-network"),
+        java.util.List.copyOf(c.getIntList("reachable-local-ports")));
+    if (s.uidFirst < 1000 || s.slots < 1 || s.portFirst < 1024 || s.portFirst + s.slots > 65536
+        || s.reachableLocalPorts.stream().anyMatch(p -> p < 1 || p > 65535)) {
       throw new IllegalArgumentException("lamina.sandbox.confinement: uid-first must be at least 1000, slots at least 1, "
-          + "and runtime ports within 1024..65535");
+          + "runtime ports within 1024..65535, reachable-local-ports valid ports");
     }
     return s;
   }
