@@ -1,0 +1,193 @@
+package dev.lamina.node.isolation;
+
+import static dev.lamina.node.isolation.Hostile.attempt;
+import static dev.lamina.node.isolation.Hostile.portOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lamina.node.testing.TestNode;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+
+/**
+ * Issue 7: a hostile function on a node with {@code lamina.sandbox.isolation = strict} tries, and
+ * fails, to reach what is not its own: another function's code and /tmp, the node's data directory,
+ * /etc/shadow, another sandbox's Runtime API, the management port, and the system calls a function
+ * never needs. Each test first shows that the target exists and that its owner reaches it, so that
+ * each assertion fails when the layer that should stop the attacker is missing
+ * ({@link NoIsolationTest} runs the same attacker without isolation).
+ */
+@Timeout(120)
+class SandboxIsolationTest {
+
+  static TestNode node;
+  static LambdaClient lambda;
+
+  @BeforeAll
+  static void startStrictNode() throws Exception {
+    node = Hostile.node("strict");
+    lambda = node.lambda();
+  }
+
+  @AfterAll
+  static void stopNode() {
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  @Test
+  void healthShowsStrictModeWithEveryLayerOn() throws Exception {
+    JsonNode isolation = Hostile.health(node).get("isolation");
+
+    assertEquals("strict", isolation.get("mode").asText(), isolation.toString());
+    assertEquals("bubblewrap", isolation.get("sandboxLauncher").asText(), isolation.toString());
+    for (String layer : List.of("namespaces", "uid-pool", "cgroups", "seccomp", "runtime-api-firewall")) {
+      assertTrue(isolation.get("layers").get(layer).asText().startsWith("on: "), layer + ": " + isolation);
+    }
+    assertEquals(0, isolation.get("missing").size(), isolation.toString());
+  }
+
+  @Test
+  void functionRunsAsAnUnprivilegedPoolUidSeesOnlyItsOwnProcessesAndCannotWriteDevShm() {
+    Hostile.create(lambda, "whoami", 128, 512, 10, "whoami", "whoami-" + UUID.randomUUID());
+
+    JsonNode me = attempt(lambda, "whoami", Map.of("do", "whoami"));
+    JsonNode shm = attempt(lambda, "whoami", Map.of("do", "write", "paths", List.of("/dev/shm/x")));
+
+    int uid = me.get("uid").asInt();
+    assertTrue(uid >= 100000 && uid < 101000, "a uid of the pool (lamina.sandbox.confinement): " + me);
+    assertEquals(uid, me.get("euid").asInt());
+    assertNotEquals(0, me.get("gid").asInt(), me.toString());
+    JsonNode processes = me.get("processes");
+    assertTrue(processes.size() <= 3, "its pid namespace holds the runtime and bubblewrap's init only: " + processes);
+    for (JsonNode p : processes) {
+      assertFalse(p.get("cmdline").asText().contains("java"), "the node is not visible: " + processes);
+    }
+    assertFalse(shm.get("/dev/shm/x").get("ok").asBoolean(), "/dev/shm is read-only: " + shm);
+  }
+
+  @Test
+  void hostileFunctionCannotReadAnotherFunctionsCodeOrTmpNorTheDataDirectoryNorShadow() throws Exception {
+    // Given a victim with a secret in its code and another in the /tmp of its live sandbox
+    String codeSecret = "code-secret-" + UUID.randomUUID();
+    String tmpSecret = "tmp-secret-" + UUID.randomUUID();
+    Hostile.create(lambda, "files-victim", 128, 512, 10, codeSecret, "files-victim-" + UUID.randomUUID());
+    Hostile.create(lambda, "files-attacker", 128, 512, 20, "attacker's own", "files-attacker-" + UUID.randomUUID());
+    JsonNode victim = attempt(lambda, "files-victim", Map.of("do", "plant", "secret", tmpSecret));
+    assertEquals(codeSecret, victim.get("codeSecret").asText(), "the victim reads its own code");
+    assertEquals(tmpSecret, victim.get("tmpSecret").asText(), "the victim reads its own /tmp");
+    Path victimCode = Hostile.codeDir(node, lambda, "files-victim");
+    assertEquals(codeSecret, Files.readString(victimCode.resolve("secret.txt")),
+        "the host keeps the victim's code here, the path the attacker is given");
+    List<String> hostShadow = Files.readAllLines(Path.of("/etc/shadow")).stream().filter(l -> !l.isBlank()).toList();
+    assertFalse(hostShadow.isEmpty(), "the host has an /etc/shadow to protect");
+
+    // When the attacker tries every path it could know or guess
+    List<String> paths = new ArrayList<>(List.of(
+        node.dataDir().toString(),
+        node.dataDir().resolve("code").toString(),
+        victimCode.toString(),
+        victimCode.resolve("secret.txt").toString(),
+        node.dataDir().resolve("sandboxes").toString(),
+        "/etc/shadow", "/tmp", "/tmp/secret.txt", "/var/task/secret.txt",
+        "/proc/1/root/tmp/secret.txt", "/proc/1/root/var/task/secret.txt"));
+    try (Stream<Path> sandboxes = Files.list(node.dataDir().resolve("sandboxes"))) {
+      sandboxes.forEach(dir -> {
+        paths.add(dir.toString());
+        paths.add(dir.resolve("tmp/secret.txt").toString());
+      });
+    }
+    JsonNode attack = attempt(lambda, "files-attacker", Map.of("do", "read", "paths", paths, "scan", true));
+
+    // Then it obtains neither secret nor any line of the host's shadow file
+    String seen = attack.toString();
+    assertFalse(seen.contains(codeSecret), "the victim's code leaked: " + seen);
+    assertFalse(seen.contains(tmpSecret), "the victim's /tmp leaked: " + seen);
+    for (String line : hostShadow) {
+      assertFalse(seen.contains(line), "/etc/shadow leaked: " + seen);
+    }
+    JsonNode results = attack.get("results");
+    for (String hostPath : List.of(node.dataDir().toString(), victimCode.resolve("secret.txt").toString())) {
+      assertEquals("ENOENT", results.get(hostPath).get("error").asText(), "the data directory is not there: " + seen);
+    }
+    assertFalse(results.get("/etc/shadow").get("ok").asBoolean(), "/etc/shadow is masked: " + results.get("/etc/shadow"));
+    assertEquals("attacker's own", results.get("/var/task/secret.txt").get("content").asText(),
+        "/var/task is the attacker's own code");
+    // And the victim's sandbox lived through it, its /tmp intact
+    JsonNode after = attempt(lambda, "files-victim", Map.of("do", "show"));
+    assertEquals(victim.get("sandbox").asText(), after.get("sandbox").asText());
+    assertEquals(tmpSecret, after.get("tmpSecret").asText());
+  }
+
+  @Test
+  void hostileFunctionCannotConnectToAnotherSandboxesRuntimeApiNorTheManagementPort() throws Exception {
+    // Given a live victim whose Runtime API listens, and the node's own ports
+    Hostile.create(lambda, "net-victim", 128, 512, 10, "net-victim", "net-victim-" + UUID.randomUUID());
+    Hostile.create(lambda, "net-attacker", 128, 512, 30, "net-attacker", "net-attacker-" + UUID.randomUUID());
+    JsonNode victim = attempt(lambda, "net-victim", Map.of("do", "whoami"));
+    JsonNode attacker = attempt(lambda, "net-attacker", Map.of("do", "whoami"));
+    String victimApi = victim.get("runtimeApi").asText();
+    String ownApi = attacker.get("runtimeApi").asText();
+    int managementPort = portOf(node.endpoint());
+    int clusterPort = portOf(node.node().clusterAddress());
+    assertNotEquals(victimApi, ownApi, "each sandbox has its own Runtime API endpoint");
+    assertTrue(Hostile.listeningOnLoopback(portOf(victimApi)), "the victim's Runtime API listens on " + victimApi);
+    assertTrue(Hostile.listeningOnLoopback(managementPort), "the management API listens on " + managementPort);
+
+    // When the attacker connects to them, and asks the victim's Runtime API for its next event
+    List<String> targets = List.of(victimApi, "127.0.0.1:" + managementPort, "127.0.0.1:" + clusterPort);
+    JsonNode refused = attempt(lambda, "net-attacker", Map.of("do", "connect", "targets", targets, "http", true));
+    JsonNode own = attempt(lambda, "net-attacker", Map.of("do", "connect", "targets", List.of(ownApi)));
+
+    // Then every connection is refused; only its own Runtime API answers
+    for (String target : targets) {
+      assertEquals("ECONNREFUSED", refused.get(target).get("connect").asText(), target + ": " + refused);
+    }
+    assertEquals("ok", own.get(ownApi).get("connect").asText(), "its own Runtime API is reachable: " + own);
+    // And neither the host's other users nor the node's own user reach a sandbox's Runtime API,
+    // though they do reach the management API
+    assertEquals("ECONNREFUSED", Hostile.connectAsNobody(portOf(victimApi)));
+    assertEquals("ok", Hostile.connectAsNobody(managementPort));
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", portOf(victimApi)), 3000);
+      throw new AssertionError("the test's own user (root) connected to the victim's Runtime API");
+    } catch (ConnectException expected) {
+      // refused by the firewall
+    }
+    // And the victim still gets its own invocations, in the same sandbox
+    assertEquals(victim.get("sandbox").asText(),
+        attempt(lambda, "net-victim", Map.of("do", "whoami")).get("sandbox").asText());
+  }
+
+  @Test
+  void mountPtraceAndTheOtherDeniedSystemCallsFailWithEperm() {
+    Hostile.create(lambda, "syscalls", 128, 512, 20, "syscalls", "syscalls-" + UUID.randomUUID());
+
+    JsonNode calls = attempt(lambda, "syscalls", Map.of("do", "syscalls"));
+
+    // ptrace of an own child, keyctl and io_uring are allowed to any unprivileged process (and
+    // unshare fails otherwise with ENOSPC under bubblewrap's --disable-userns): EPERM here is the
+    // seccomp filter's answer. mount, umount and chroot would fail for want of privilege anyway.
+    for (String call : List.of("mount", "umount2", "chroot", "unshare(CLONE_NEWUSER)", "keyctl", "io_uring_setup",
+        "ptrace(PTRACE_ATTACH, child)")) {
+      assertEquals("EPERM", calls.get(call).asText(), call + ": " + calls);
+    }
+  }
+}
