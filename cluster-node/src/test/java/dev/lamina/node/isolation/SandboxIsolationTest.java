@@ -192,11 +192,9 @@ class SandboxIsolationTest {
     }
   }
 
-  // ---- Gaps found by these tests: each pins the behaviour we want and is enabled with its fix.
+  // ---- Gaps found by these tests: each pins the behaviour we want; the disabled ones are open.
 
   @Test
-  @Disabled("gap: bubblewrap's root is a writable tmpfs without a size cap; / and /var take writes past "
-      + "EphemeralStorage (bounded only by MemorySize). Fix: --remount-ro / after the binds")
   void functionCannotWriteOutsideTmp() {
     Hostile.create(lambda, "rootfs", 256, 512, 20, "rootfs", "rootfs-" + UUID.randomUUID());
 
@@ -228,9 +226,6 @@ class SandboxIsolationTest {
   }
 
   @Test
-  @Disabled("gap: the nftables table filters what pool uids send, not what they accept; a function listening "
-      + "on 0.0.0.0 is reached from the host and, with no input rule, from the network (DESIGN §3: no network "
-      + "ingress). Fix: e.g. Landlock LANDLOCK_ACCESS_NET_BIND_TCP (ABI 4) so functions bind no port, or a netns")
   void functionCannotAcceptConnectionsFromOutsideItsSandbox() throws Exception {
     int port = dev.lamina.node.testing.NodeProcess.freePort();
     Hostile.create(lambda, "listener", 128, 512, 10, "listener", "listener-" + UUID.randomUUID());
@@ -244,8 +239,8 @@ class SandboxIsolationTest {
       try (Socket socket = new Socket()) {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 3000);
         refused = false;
-      } catch (ConnectException e) {
-        refused = true;
+      } catch (ConnectException | java.net.SocketTimeoutException e) {
+        refused = true;  // refused, or the handshake never completes (the sandbox's answer is dropped)
       }
     }
 
@@ -274,10 +269,6 @@ class SandboxIsolationTest {
   }
 
   @Test
-  @Disabled("bug: SandboxResources.acquire retries a failed Runtime API bind after slot.release(), but "
-      + "Slots.claim() hands out the lowest free slot, the same one, three times: the invocation fails with "
-      + "Runtime.InvalidEntrypoint 'Runtime could not start: Address already in use'. Fix: keep the failed "
-      + "claim until another slot is claimed")
   void aTakenRuntimeApiPortDoesNotStopTheNextSandbox() throws Exception {
     Hostile.create(lambda, "holder", 128, 512, 10, "holder", "holder-" + UUID.randomUUID());
     Hostile.create(lambda, "newcomer", 128, 512, 10, "newcomer", "newcomer-" + UUID.randomUUID());
