@@ -14,16 +14,26 @@ import java.util.List;
 final class CgroupV2 extends Cgroups {
 
   private final Path parent;
+  private final boolean controllers;
 
-  private CgroupV2(Path parent) {
+  private CgroupV2(Path parent, boolean controllers) {
     this.parent = parent;
+    this.controllers = controllers;
   }
 
   static CgroupV2 create(Path root, String name) throws IOException {
     Path parent = Files.createDirectories(root.resolve(name));
     enable(root);
     enable(parent);
-    return new CgroupV2(parent);
+    return new CgroupV2(parent, true);
+  }
+
+  /**
+   * Groups in a v2 hierarchy that has no controllers (the unified tree of a hybrid host): they
+   * group, kill and report emptiness, but limit nothing. For tests of those parts.
+   */
+  static CgroupV2 withoutControllers(Path root, String name) throws IOException {
+    return new CgroupV2(Files.createDirectories(root.resolve(name)), false);
   }
 
   private static void enable(Path group) throws IOException {
@@ -40,16 +50,18 @@ final class CgroupV2 extends Cgroups {
 
   @Override
   public Group group(int slot) throws IOException {
-    return new V2Group(Files.createDirectories(parent.resolve("s" + slot)));
+    return new V2Group(Files.createDirectories(parent.resolve("s" + slot)), controllers);
   }
 
   private static final class V2Group implements Group {
     private final Path dir;
+    private final boolean controllers;
     private volatile long oomBaseline;
     private volatile long peakSampled;
 
-    V2Group(Path dir) {
+    V2Group(Path dir, boolean controllers) {
       this.dir = dir;
+      this.controllers = controllers;
     }
 
     @Override
@@ -60,6 +72,9 @@ final class CgroupV2 extends Cgroups {
       // A fresh group each time: its peak and event counters start at zero on every kernel.
       Files.deleteIfExists(dir);
       Files.createDirectory(dir);
+      if (!controllers) {
+        return;
+      }
       write(dir.resolve("memory.max"), Long.toString(memoryBytes));
       if (Files.exists(dir.resolve("memory.swap.max"))) {
         write(dir.resolve("memory.swap.max"), "0");
@@ -77,6 +92,9 @@ final class CgroupV2 extends Cgroups {
 
     @Override
     public void limitCpu(long quotaMicros, long periodMicros) throws IOException {
+      if (!controllers) {
+        return;
+      }
       write(dir.resolve("cpu.max"), quotaMicros + " " + periodMicros);
     }
 
