@@ -191,7 +191,7 @@ public final class InvokeBenchmark {
     return r;
   }
 
-  private static String[] row(String what, List<Double> samples) {
+  static String[] row(String what, List<Double> samples) {
     List<Double> s = new ArrayList<>(samples);
     Collections.sort(s);
     return new String[] {what, Integer.toString(s.size()), fmt(pct(s, 0.50)), fmt(pct(s, 0.99)), fmt(s.get(0))};
@@ -205,7 +205,7 @@ public final class InvokeBenchmark {
     return String.format(java.util.Locale.ROOT, v < 10 ? "%.3f" : "%.1f", v);
   }
 
-  private static double ms(long startNanos) {
+  static double ms(long startNanos) {
     return (System.nanoTime() - startNanos) / 1e6;
   }
 

@@ -7,9 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import software.amazon.awssdk.core.SdkBytes;
@@ -111,20 +109,10 @@ public final class IsolationBenchmark {
   }
 
   private static String[] row(String what, List<Double> samples) {
-    List<Double> s = new ArrayList<>(samples);
-    Collections.sort(s);
-    return new String[] {what, Integer.toString(s.size()), fmt(pct(s, 0.50)), fmt(pct(s, 0.99)), fmt(s.get(0))};
-  }
-
-  private static double pct(List<Double> sorted, double p) {
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
-  }
-
-  private static String fmt(double v) {
-    return String.format(Locale.ROOT, v < 10 ? "%.3f" : "%.1f", v);
+    return InvokeBenchmark.row(what, samples);
   }
 
   private static double ms(long startNanos) {
-    return (System.nanoTime() - startNanos) / 1e6;
+    return InvokeBenchmark.ms(startNanos);
   }
 }
