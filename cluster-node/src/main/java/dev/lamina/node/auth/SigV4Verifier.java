@@ -66,6 +66,15 @@ public final class SigV4Verifier {
 
     /** The values of the header named {@code lowerCaseName} as sent, joined by commas; null if absent. */
     String header(String lowerCaseName);
+
+    /**
+     * Other spellings the header may have had on the wire, for a server that keeps only a parsed
+     * form of it (Pekko re-renders Content-Type: {@code charset=utf-8} becomes {@code UTF-8}, and
+     * {@code application/json} loses its charset). Tried only when the signature does not match.
+     */
+    default List<String> spellings(String lowerCaseName) {
+      return List.of();
+    }
   }
 
   public sealed interface Verdict permits Refused, Pending, Accepted {}
@@ -89,10 +98,12 @@ public final class SigV4Verifier {
     private final String signature;
     private final boolean unsignedPayload;
     private final boolean presigned;
+    private final Map<String, List<String>> spellings;
 
     private Pending(AccessKey key, String method, String canonicalUri, String canonicalQuery,
         Map<String, String> signedHeaders, String amzDate, String scope, byte[] signingKey, String signature,
-        boolean unsignedPayload, boolean presigned) {
+        boolean unsignedPayload, boolean presigned, Map<String, List<String>> spellings) {
+      this.spellings = spellings;
       this.key = key;
       this.method = method;
       this.canonicalUri = canonicalUri;
@@ -295,12 +306,17 @@ public final class SigV4Verifier {
       return new Refused(Failure.UnrecognizedClientException, UNKNOWN_KEY);
     }
     Map<String, String> headers = new TreeMap<>();
+    Map<String, List<String>> spellings = new TreeMap<>();
     for (String name : signedNames) {
       if (name.isEmpty()) {
         continue;
       }
       String value = request.header(name);
       headers.put(name, value == null ? "" : SigV4.canonicalHeaderValue(value));
+      List<String> others = request.spellings(name);
+      if (!others.isEmpty()) {
+        spellings.put(name, others);
+      }
     }
     byte[] signingKey = signingKeys.get(new SigningScope(key.secretAccessKey(), c[1], c[2], c[3]));
     if (signingKey == null) {
@@ -313,7 +329,7 @@ public final class SigV4Verifier {
     boolean unsigned = !presigned && SigV4.UNSIGNED_PAYLOAD.equals(request.header("x-amz-content-sha256"));
     return new Pending(key, request.method(), SigV4.canonicalUri(request.rawPath()),
         SigV4.canonicalQuery(rawQuery, presigned ? "X-Amz-Signature" : null), headers, amzDate,
-        String.join("/", c[1], c[2], c[3], c[4]), signingKey, signature, unsigned, presigned);
+        String.join("/", c[1], c[2], c[3], c[4]), signingKey, signature, unsigned, presigned, spellings);
   }
 
   /** Compares the signature with the one {@code body} gives; {@code body} is the whole request body. */
@@ -329,6 +345,15 @@ public final class SigV4Verifier {
           SigV4.UNSIGNED_PAYLOAD);
       if (matches(p, unsigned)) {
         return new Accepted(p.key);
+      }
+    }
+    for (Map.Entry<String, List<String>> header : p.spellings.entrySet()) {
+      for (String spelling : header.getValue()) {
+        Map<String, String> respelled = new TreeMap<>(p.signedHeaders);
+        respelled.put(header.getKey(), SigV4.canonicalHeaderValue(spelling));
+        if (matches(p, SigV4.canonicalRequest(p.method, p.canonicalUri, p.canonicalQuery, respelled, payloadHash))) {
+          return new Accepted(p.key);
+        }
       }
     }
     if (log.isDebugEnabled()) {
