@@ -61,9 +61,8 @@ start_node() {   # start_node <i>: starts node i in the background
     return
   fi
   # Every node lists node 1 as its seed: node 1 forms the cluster, the others join it.
-  setsid java ${LAMINA_JAVA_OPTS:-} "-Xmx$heap" "-Dlamina.auth.credentials-file=$credentials_file" \
-      -cp "$(classpath)" dev.lamina.node.cli.Main serve \
-      --profile=cluster --data-dir="$dir/data" --port="$api" --cluster-port="$port" \
+  setsid java ${LAMINA_JAVA_OPTS:-} "-Xmx$heap" -cp "$(classpath)" dev.lamina.node.cli.Main serve \
+      --profile=cluster --credentials-file="$credentials_file" --data-dir="$dir/data" --port="$api" --cluster-port="$port" \
       --seed="127.0.0.1:$cluster_base" --cassandra="127.0.0.1:$cassandra_port" \
       >"$dir/node.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"

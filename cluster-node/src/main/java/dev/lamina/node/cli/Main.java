@@ -61,6 +61,9 @@ public final class Main implements Callable<Integer> {
     List<String> cassandra;
     @Option(names = "--roles", split = ",", description = "cluster profile: frontend,worker (default both)")
     List<String> roles;
+    @Option(names = "--credentials-file", description = "the access keys to accept, an AWS shared-credentials file "
+        + "(default <data-dir>/credentials; generated there on an embedded node's first start)")
+    File credentialsFile;
 
     @Override
     public Integer call() throws Exception {
@@ -85,6 +88,9 @@ public final class Main implements Callable<Integer> {
       }
       if (roles != null) {
         overrides.put("lamina.cluster.roles", roles);
+      }
+      if (credentialsFile != null) {
+        overrides.put("lamina.auth.credentials-file", credentialsFile.getAbsolutePath());
       }
       Config c = ConfigFactory.parseMap(overrides);
       if (config != null) {
