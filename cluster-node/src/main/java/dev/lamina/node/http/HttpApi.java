@@ -127,8 +127,13 @@ public final class HttpApi {
     CompletionStage<HttpResponse> response;
     // A worker-only node serves no API (route answers 503): there is nothing to authenticate for.
     if (auth != null && settings.frontend() && !ApiAuthentication.isOpen(request.getUri().path())) {
-      response = auth.authenticate(request, isSqs(request)).thenCompose(result -> result.refusal() != null
-          ? CompletableFuture.completedFuture(result.refusal()) : routeOrFail(result.request(), requestId));
+      try {
+        response = auth.authenticate(request, isSqs(request)).thenCompose(result -> result.refusal() != null
+            ? CompletableFuture.completedFuture(result.refusal()) : routeOrFail(result.request(), requestId));
+      } catch (RuntimeException e) {
+        request.discardEntityBytes(mat);
+        response = CompletableFuture.failedFuture(e);
+      }
     } else {
       response = routeOrFail(request, requestId);
     }
