@@ -4,6 +4,8 @@
 #   ./lamina cluster up [N]        start Cassandra (if needed) and N nodes (default 3); prints the endpoints
 #   ./lamina cluster status        each node's /ready answer
 #   ./lamina cluster down [--keep-cassandra]   stop the nodes gracefully (SIGTERM), then Cassandra
+# The nodes share one access key, generated on the first `up` into <state>/credentials (an AWS
+# shared-credentials file, kept across ups and downs) and printed; requests must be signed with it.
 # Settings (environment):
 #   LAMINA_CLUSTER_DIR        state: data directories, logs, pid files (default <repo>/.lamina-cluster)
 #   LAMINA_CLUSTER_API_PORT   API port of node 1; node i listens on +i-1 (default 9001)
@@ -20,8 +22,25 @@ heap="${LAMINA_NODE_HEAP:-1g}"
 ready_limit=120   # seconds a node may take to become ready
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
+}
+
+credentials_file="$state/credentials"
+
+# The cluster's key pair: made once (like a node's own: LKIA + 16 base32 characters, a 40-character
+# base64 secret), owner-only. A file already there is kept, whoever wrote it.
+ensure_credentials() {
+  [ -f "$credentials_file" ] && return
+  local id secret
+  id="LKIA$(head -c 10 /dev/urandom | base32)"   # 80 bits: 16 characters, no padding
+  secret="$(head -c 30 /dev/urandom | base64 | tr -d '\n')"
+  (umask 077 && printf '# Lamina cluster access key (AWS shared-credentials format). Keep it secret.\n[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+      "$id" "$secret" >"$credentials_file")
+}
+
+credential() {   # credential aws_access_key_id|aws_secret_access_key: its value in the [default] profile
+  sed -n "s/^$1 *= *//p" "$credentials_file" | head -n 1
 }
 
 # The node's classpath, built by the `lamina` wrapper before it calls this script.
@@ -43,7 +62,7 @@ start_node() {   # start_node <i>: starts node i in the background
   fi
   # Every node lists node 1 as its seed: node 1 forms the cluster, the others join it.
   setsid java ${LAMINA_JAVA_OPTS:-} "-Xmx$heap" -cp "$(classpath)" dev.lamina.node.cli.Main serve \
-      --profile=cluster --data-dir="$dir/data" --port="$api" --cluster-port="$port" \
+      --profile=cluster --credentials-file="$credentials_file" --data-dir="$dir/data" --port="$api" --cluster-port="$port" \
       --seed="127.0.0.1:$cluster_base" --cassandra="127.0.0.1:$cassandra_port" \
       >"$dir/node.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
@@ -74,6 +93,7 @@ up() {
   local began=$SECONDS
   mkdir -p "$state"
   echo "$n" >"$state/size"
+  ensure_credentials
   "$here/tools/cassandra/cassandra.sh" start
   # Node 1 first: it forms the cluster and creates the keyspaces; the others then join at once.
   start_node 1
@@ -84,6 +104,8 @@ up() {
   for ((i = 1; i <= n; i++)); do
     echo "  node $i: API http://127.0.0.1:$((api_base + i - 1))  cluster 127.0.0.1:$((cluster_base + i - 1))  log $state/node-$i/node.log"
   done
+  echo "Requests must be signed with the cluster's key ($credentials_file):"
+  echo "  export AWS_ACCESS_KEY_ID=$(credential aws_access_key_id) AWS_SECRET_ACCESS_KEY=$(credential aws_secret_access_key) AWS_DEFAULT_REGION=us-east-1"
   echo "Any node takes any request, e.g.: aws lambda list-functions --endpoint-url http://127.0.0.1:$api_base"
 }
 

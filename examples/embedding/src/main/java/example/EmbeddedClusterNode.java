@@ -11,6 +11,7 @@ import dev.lamina.node.LaminaNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.zip.ZipEntry;
@@ -21,7 +22,9 @@ import java.util.zip.ZipOutputStream;
  * running node's cluster port, e.g. one of {@code ./lamina cluster up 3}) it joins that cluster;
  * without one it forms a new cluster. Either way it keeps its state in the Cassandra at
  * {@code LAMINA_CASSANDRA} (default 127.0.0.1:9142), deploys a small python function through the
- * embedding API (no HTTP), invokes it, and serves the Lambda API on port 9010 until Ctrl-C.
+ * embedding API (no HTTP), invokes it, and serves the Lambda API on port 9010 until Ctrl-C. Its API
+ * accepts the access keys of the credentials file at {@code LAMINA_CREDENTIALS_FILE} (default
+ * {@code .lamina-cluster/credentials}, the local cluster's: every node of a cluster shares them).
  *
  * <pre>
  *   ./lamina cluster up 3
@@ -37,6 +40,8 @@ public final class EmbeddedClusterNode {
   public static void main(String[] args) throws Exception {
     List<String> seeds = args.length > 0 ? List.of(args[0]) : List.of();
     String cassandra = System.getenv().getOrDefault("LAMINA_CASSANDRA", "127.0.0.1:9142");
+    String credentials = Path.of(System.getenv().getOrDefault("LAMINA_CREDENTIALS_FILE", ".lamina-cluster/credentials"))
+        .toAbsolutePath().toString();
     Config config = ConfigFactory.parseString("""
             lamina.profile = cluster
             lamina.data-dir = "lamina-embedded-data"
@@ -44,7 +49,8 @@ public final class EmbeddedClusterNode {
             lamina.cluster.port = 25530
             """)
         .withValue("lamina.cluster.seed-nodes", ConfigValueFactory.fromIterable(seeds))
-        .withValue("lamina.cassandra.contact-points", ConfigValueFactory.fromIterable(List.of(cassandra)));
+        .withValue("lamina.cassandra.contact-points", ConfigValueFactory.fromIterable(List.of(cassandra)))
+        .withValue("lamina.auth.credentials-file", ConfigValueFactory.fromAnyRef(credentials));
     try (LaminaNode node = LaminaNode.start(config)) {
       System.out.println("joined as " + node.clusterAddress() + "; Lambda API on " + node.endpoint());
       try {

@@ -33,6 +33,10 @@ import dev.lamina.node.api.MappingService;
 import dev.lamina.node.http.SqsApi;
 import dev.lamina.node.api.InvokeService;
 import dev.lamina.node.api.NodeSettings;
+import dev.lamina.node.auth.AuthSettings;
+import dev.lamina.node.auth.NodeKeys;
+import dev.lamina.node.auth.SigV4Verifier;
+import dev.lamina.node.http.ApiAuthentication;
 import dev.lamina.node.http.HttpApi;
 import dev.lamina.persistence.code.CodeStore;
 import dev.lamina.persistence.logs.LogStore;
@@ -70,6 +74,7 @@ import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,10 +120,12 @@ public final class LaminaNode implements AutoCloseable {
   private final ExecutorService blocking;
   private final ExecutorService runtimeApiThreads;
   private final ServerBinding binding;
+  private final NodeKeys accessKeys;
 
   private LaminaNode(ActorSystem<Void> system, NodeSettings settings, Isolation isolation,
       FunctionService functions, InvokeService invoker, LogStore logs, NodeStorage storage, ExecutorService blocking,
-      ExecutorService runtimeApiThreads, ServerBinding binding) {
+      ExecutorService runtimeApiThreads, ServerBinding binding, NodeKeys accessKeys) {
+    this.accessKeys = accessKeys;
     this.storage = storage;
     this.system = system;
     this.settings = settings;
@@ -153,6 +160,16 @@ public final class LaminaNode implements AutoCloseable {
         .withFallback(ConfigFactory.defaultReference());
     Path dataDir = Path.of(base.getString("lamina.data-dir")).toAbsolutePath().normalize();
     Files.createDirectories(dataDir);
+    AuthSettings authSettings = AuthSettings.from(base, dataDir);
+    NodeKeys accessKeys = authSettings.enabled() ? NodeKeys.resolve(authSettings, profile) : null;
+    if (authSettings.enabled()) {
+      // Signatures cover the path and query exactly as the client sent them, which Pekko's parsed
+      // Uri no longer shows (it decodes %3A in a function ARN): keep the raw request target.
+      base = ConfigFactory.parseString("pekko.http.server.raw-request-uri-header = on").withFallback(base);
+    } else {
+      log.warn("lamina.auth.enabled = false: the API serves unsigned requests from anyone who can reach it "
+          + "(development only)");
+    }
     Config config = (profile.equals("embedded") ? NodeStorage.embeddedJournal(base, dataDir) : base).resolve();
 
     NodeSettings settings = NodeSettings.from(config, dataDir);
@@ -223,11 +240,14 @@ public final class LaminaNode implements AutoCloseable {
           Clock.systemUTC());
       SqsApi sqs = new SqsApi(settings, ClusterSharding.get(system), registry);
       NodeHealth health = new NodeHealth(system, profile, storage, launcher.name(), isolation);
+      ApiAuthentication auth = accessKeys == null ? null : new ApiAuthentication(
+          new SigV4Verifier(accessKeys.keys(), authSettings.maxClockSkew(), Clock.systemUTC()), settings.region(),
+          maxContentLength(config), Clock.systemUTC(), Materializer.matFromSystem(system));
       HttpApi api = new HttpApi(system, settings, functions, invoker, eventConfigs, mappings, sqs, logs, code,
-          health, blocking, prometheus::scrape);
+          health, blocking, prometheus::scrape, auth);
       ServerBinding binding = await(api.bind(), "HTTP API bind on " + settings.host() + ":" + settings.port());
       LaminaNode node = new LaminaNode(system, settings, isolation, functions, invoker, logs, storage, blocking,
-          runtimeApiThreads, binding);
+          runtimeApiThreads, binding, accessKeys);
       leaveGracefully(system, binding, placement, config.getDuration("lamina.shutdown.drain-timeout"));
       // Provisioned concurrency is kept by function actors, which start empty: tell them again.
       registry.allNames().thenAccept(names -> names.forEach(functions.provisioned()::reapply));
@@ -324,6 +344,14 @@ public final class LaminaNode implements AutoCloseable {
     return isolation;
   }
 
+  /**
+   * The access keys the API accepts (requests must be signed with one, AWS Signature Version 4)
+   * and where they came from; empty when {@code lamina.auth.enabled = false}.
+   */
+  public java.util.Optional<NodeKeys> accessKeys() {
+    return java.util.Optional.ofNullable(accessKeys);
+  }
+
   public FunctionService functions() {
     return functions;
   }
@@ -416,6 +444,15 @@ public final class LaminaNode implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+  }
+
+  /** The largest request body the HTTP server takes (bytes). */
+  private static long maxContentLength(Config config) {
+    try {
+      return config.getBytes("pekko.http.server.parsing.max-content-length");
+    } catch (com.typesafe.config.ConfigException e) {
+      return Long.MAX_VALUE;   // "infinite"
+    }
   }
 
   private static long workerMemoryMb(Config config) {

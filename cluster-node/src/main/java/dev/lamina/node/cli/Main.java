@@ -3,11 +3,12 @@ package dev.lamina.node.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.lamina.node.LaminaNode;
+import dev.lamina.node.auth.AccessKey;
+import dev.lamina.node.auth.NodeKeys;
+import dev.lamina.node.auth.SigV4;
 import java.io.File;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -60,6 +61,9 @@ public final class Main implements Callable<Integer> {
     List<String> cassandra;
     @Option(names = "--roles", split = ",", description = "cluster profile: frontend,worker (default both)")
     List<String> roles;
+    @Option(names = "--credentials-file", description = "the access keys to accept, an AWS shared-credentials file "
+        + "(default <data-dir>/credentials; generated there on an embedded node's first start)")
+    File credentialsFile;
 
     @Override
     public Integer call() throws Exception {
@@ -85,6 +89,9 @@ public final class Main implements Callable<Integer> {
       if (roles != null) {
         overrides.put("lamina.cluster.roles", roles);
       }
+      if (credentialsFile != null) {
+        overrides.put("lamina.auth.credentials-file", credentialsFile.getAbsolutePath());
+      }
       Config c = ConfigFactory.parseMap(overrides);
       if (config != null) {
         c = c.withFallback(ConfigFactory.parseFile(config));
@@ -97,8 +104,7 @@ public final class Main implements Callable<Integer> {
       }, "lamina-shutdown"));
       System.out.println();
       System.out.println("Lamina is running. Lambda API endpoint: " + node.endpoint());
-      System.out.println("  credentials: any access key / secret (e.g. AWS_ACCESS_KEY_ID=lamina "
-          + "AWS_SECRET_ACCESS_KEY=lamina), region us-east-1");
+      printCredentials(node);
       var missing = node.isolation().missing();
       System.out.println("  sandboxes:   " + node.launcher() + ", isolation " + node.isolation().settings().mode().label()
           + (missing.isEmpty() ? " (every layer in force)" : " without " + String.join(", ", missing)));
@@ -110,30 +116,59 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  /** Where the node's access keys come from, and the key to use when it came from a file. */
+  private static void printCredentials(LaminaNode node) {
+    if (node.accessKeys().isEmpty()) {
+      System.out.println("  credentials: none needed, authentication is OFF (lamina.auth.enabled = false: "
+          + "development only)");
+      return;
+    }
+    NodeKeys keys = node.accessKeys().get();
+    if (keys.file() == null) {
+      System.out.println("  credentials: " + keys.keys().size() + " access key(s) from lamina.auth.credentials "
+          + "(requests must be signed with one)");
+      return;
+    }
+    System.out.println("  credentials: " + (keys.generated() ? "a new key pair, saved in " : "from ") + keys.file()
+        + " (requests must be signed with it)");
+    AccessKey key = keys.clientKey();
+    System.out.println("    export AWS_ACCESS_KEY_ID=" + key.accessKeyId() + " AWS_SECRET_ACCESS_KEY="
+        + key.secretAccessKey() + " AWS_DEFAULT_REGION=us-east-1");
+  }
+
+  /** Options of the commands that talk to a node. */
+  static class Client {
+    @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000", description = "the node's API endpoint")
+    String endpoint;
+    @Option(names = "--data-dir", description = "sign with the keys the node keeps in <dir>/credentials (default: "
+        + "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else ./lamina-data/credentials)")
+    String dataDir;
+  }
+
   @Command(name = "invoke", description = "Invoke a function and print its response (--async: queue it as an Event).")
-  static final class Invoke implements Callable<Integer> {
+  static final class Invoke extends Client implements Callable<Integer> {
     @Parameters(index = "0", description = "function name, name:qualifier or ARN") String function;
     @Option(names = "--qualifier", description = "version or alias to invoke") String qualifier;
     @Option(names = "--payload", defaultValue = "{}", description = "JSON payload") String payload;
-    @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
     @Option(names = "--log", description = "also print the invocation's log tail") boolean tail;
     @Option(names = "--async", description = "an Event invocation: queued, answered with its request id")
     boolean async;
 
     @Override
     public Integer call() throws Exception {
-      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(endpoint + "/2015-03-31/functions/"
-              + URLEncoder.encode(function, StandardCharsets.UTF_8) + "/invocations"
-              + (qualifier == null ? "" : "?Qualifier=" + URLEncoder.encode(qualifier, StandardCharsets.UTF_8))))
-          .POST(HttpRequest.BodyPublishers.ofString(payload));
+      URI uri = URI.create(endpoint + "/2015-03-31/functions/" + SigV4.encode(function, false) + "/invocations"
+          + (qualifier == null ? "" : "?Qualifier=" + SigV4.encode(qualifier, false)));
+      Map<String, String> headers = new HashMap<>();
       if (tail) {
-        request.header("X-Amz-Log-Type", "Tail");
+        headers.put("X-Amz-Log-Type", "Tail");
       }
       if (async) {
-        request.header("X-Amz-Invocation-Type", "Event");
+        headers.put("X-Amz-Invocation-Type", "Event");
       }
-      HttpResponse<String> response = HttpClient.newHttpClient().send(request.build(),
+      HttpResponse<String> response = HttpClient.newHttpClient().send(ClientSigning.request("POST", uri, headers,
+          payload.getBytes(StandardCharsets.UTF_8), ClientSigning.key(dataDir), "lambda").build(),
           HttpResponse.BodyHandlers.ofString());
+      ClientSigning.explainRefusal(response);
       if (async) {
         if (response.statusCode() != 202) {
           System.err.println(response.body());
@@ -152,20 +187,21 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "logs", description = "Print a function's logs (START/END/REPORT and its output).")
-  static final class Logs implements Callable<Integer> {
+  static final class Logs extends Client implements Callable<Integer> {
     @Parameters(index = "0", description = "function name") String function;
     @Option(names = {"-f", "--follow"}, description = "keep printing new lines") boolean follow;
-    @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
 
     @Override
     public Integer call() throws Exception {
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      AccessKey key = ClientSigning.key(dataDir);
       long offset = 0;
       do {
-        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(endpoint + "/lamina/logs/"
-            + URLEncoder.encode(function, StandardCharsets.UTF_8) + "?offset=" + offset)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        URI uri = URI.create(endpoint + "/lamina/logs/" + SigV4.encode(function, false) + "?offset=" + offset);
+        HttpResponse<String> response = client.send(ClientSigning.request("GET", uri, Map.of(), new byte[0], key,
+            "lambda").build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
+          ClientSigning.explainRefusal(response);
           System.err.println(response.body());
           return 1;
         }

@@ -5,9 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,8 +34,7 @@ final class QueueCommand implements Callable<Integer> {
   }
 
   /** Options every subcommand has. */
-  static class Common {
-    @Option(names = "--endpoint", defaultValue = "http://127.0.0.1:9000") String endpoint;
+  static class Common extends Main.Client {
 
     String url(String queue) {
       return queue.startsWith("http") ? queue : endpoint + "/000000000000/" + queue;
@@ -43,13 +43,13 @@ final class QueueCommand implements Callable<Integer> {
     /** Sends one SQS request; prints the error and returns null when it failed. */
     JsonNode call(String operation, ObjectNode body) throws Exception {
       HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(
-          HttpRequest.newBuilder(URI.create(endpoint + "/"))
-              .header("Content-Type", "application/x-amz-json-1.0")
-              .header("X-Amz-Target", "AmazonSQS." + operation)
-              .timeout(Duration.ofSeconds(40))
-              .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+          ClientSigning.request("POST", URI.create(endpoint + "/"), Map.of("Content-Type", "application/x-amz-json-1.0",
+                  "X-Amz-Target", "AmazonSQS." + operation), body.toString().getBytes(StandardCharsets.UTF_8),
+                  ClientSigning.key(dataDir), "sqs")
+              .timeout(Duration.ofSeconds(40)).build(),
           HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
+        ClientSigning.explainRefusal(response);
         System.err.println(response.body());
         return null;
       }

@@ -51,6 +51,9 @@ import org.slf4j.LoggerFactory;
  * The Lambda-compatible REST API (management and Invoke) plus Lamina's own endpoints
  * ({@code /health}, {@code /ready}, {@code /lamina/logs/…}, {@code /lamina/code/…}).
  *
+ * <p>Requests other than {@code /health}, {@code /ready} and {@code /metrics} must be signed
+ * (AWS Signature Version 4, see {@link ApiAuthentication}) unless authentication is off.
+ *
  * <p>This is the one place where {@link LambdaError}s become HTTP: status, {@code x-amzn-ErrorType},
  * and the body members of Appendix B of the contract ({@code message} or {@code Message}, {@code Type}).
  * Anything else that fails is logged with the request id and answered as a ServiceException.
@@ -77,11 +80,13 @@ public final class HttpApi {
   private final Supplier<String> metrics;
   private final FunctionJson json;
   private final Materializer mat;
+  private final ApiAuthentication auth;
   private volatile int boundPort;
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
       EventConfigService eventConfigs, MappingService mappings, SqsApi sqs, LogStore logs, CodeStore code,
-      NodeHealth health, Executor blocking, Supplier<String> metrics) {
+      NodeHealth health, Executor blocking, Supplier<String> metrics, ApiAuthentication auth) {
+    this.auth = auth;
     this.eventConfigs = eventConfigs;
     this.mappings = mappings;
     this.sqs = sqs;
@@ -120,15 +125,37 @@ public final class HttpApi {
   private CompletionStage<HttpResponse> handle(HttpRequest request) {
     String requestId = UUID.randomUUID().toString();
     CompletionStage<HttpResponse> response;
-    try {
-      response = route(request, requestId);
-    } catch (RuntimeException e) {
-      request.discardEntityBytes(mat);
-      response = CompletableFuture.failedFuture(e);
+    // A worker-only node serves no API (route answers 503): there is nothing to authenticate for.
+    if (auth != null && settings.frontend() && !ApiAuthentication.isOpen(request.getUri().path())) {
+      try {
+        response = auth.authenticate(request, isSqs(request)).thenCompose(result -> result.refusal() != null
+            ? CompletableFuture.completedFuture(result.refusal()) : routeOrFail(result.request(), requestId));
+      } catch (RuntimeException e) {
+        request.discardEntityBytes(mat);
+        response = CompletableFuture.failedFuture(e);
+      }
+    } else {
+      response = routeOrFail(request, requestId);
     }
     return response.exceptionally(failure -> errorResponse(failure, requestId))
         .thenApply(r -> r.getHeader("x-amzn-RequestId").isPresent() ? r
             : r.addHeader(RawHeader.create("x-amzn-RequestId", requestId)));
+  }
+
+  private CompletionStage<HttpResponse> routeOrFail(HttpRequest request, String requestId) {
+    try {
+      return route(request, requestId);
+    } catch (RuntimeException e) {
+      request.discardEntityBytes(mat);
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** An SQS JSON-protocol request: {@code POST /} with {@code X-Amz-Target: AmazonSQS.<Operation>}. */
+  private static boolean isSqs(HttpRequest request) {
+    String path = request.getUri().path();
+    return request.method() == HttpMethods.POST && (path.isEmpty() || path.equals("/"))
+        && header(request, "X-Amz-Target").map(t -> t.startsWith("AmazonSQS.")).orElse(false);
   }
 
   private CompletionStage<HttpResponse> route(HttpRequest request, String requestId) {
@@ -575,9 +602,13 @@ public final class HttpApi {
     return null;
   }
 
-  /** Where a client can download a stored package (GetFunction's and layers' {@code Location}). */
+  /**
+   * Where a client can download a stored package (GetFunction's and layers' {@code Location}):
+   * presigned with the caller's key, like AWS's links, so a plain GET works for 10 minutes.
+   */
   private String codeLocation(HttpRequest request, String sha256Hex) {
-    return "http://" + reachableHost(request) + ":" + boundPort + "/lamina/code/" + sha256Hex + ".zip";
+    String url = "http://" + reachableHost(request) + ":" + boundPort + "/lamina/code/" + sha256Hex + ".zip";
+    return auth == null ? url : auth.presign(request, url);
   }
 
   // ---- Invoke ---------------------------------------------------------------------------------

@@ -826,8 +826,20 @@ public final class SqsApi {
     if (!(cause instanceof SqsError)) {
       org.slf4j.LoggerFactory.getLogger(SqsApi.class).error("SQS request failed", cause);
     }
-    ObjectNode body = obj().put("__type", "com.amazonaws.sqs#" + e.shape).put("message", e.getMessage());
-    return json(e.status, body).addHeader(RawHeader.create("x-amzn-query-error", e.queryCode + ";"
-        + (e.status >= 500 ? "Receiver" : "Sender")));
+    return errorResponse("com.amazonaws.sqs#" + e.shape, e.queryCode, e.status, e.getMessage());
+  }
+
+  /**
+   * An error of AWS's shared front door rather than of SQS's model (authentication:
+   * {@code com.amazon.coral.service#<shape>}), in the shape SQS answers JSON-protocol clients with.
+   */
+  static HttpResponse frontDoorError(String shape, String queryCode, int status, String message) {
+    return errorResponse("com.amazon.coral.service#" + shape, queryCode, status, message);
+  }
+
+  private static HttpResponse errorResponse(String type, String queryCode, int status, String message) {
+    ObjectNode body = obj().put("__type", type).put("message", message);
+    return json(status, body).addHeader(RawHeader.create("x-amzn-query-error", queryCode + ";"
+        + (status >= 500 ? "Receiver" : "Sender")));
   }
 }

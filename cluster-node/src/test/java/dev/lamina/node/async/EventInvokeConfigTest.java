@@ -17,10 +17,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,8 +92,8 @@ class EventInvokeConfigTest {
     assertFalse(put.lastModified().isAfter(Instant.now().plusSeconds(1)), put.lastModified().toString());
 
     // On the wire: LastModified is a number of epoch seconds, unset halves are {}.
-    HttpResponse<String> raw = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(node.endpoint()
-        + "/2019-09-25/functions/cfg-shape/event-invoke-config")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> raw = SignedHttp.send(SignedHttp.get(node.endpoint()
+        + "/2019-09-25/functions/cfg-shape/event-invoke-config"));
     JsonNode body = json(raw.body());
     assertEquals(200, raw.statusCode());
     assertEquals(Set.of("LastModified", "FunctionArn", "MaximumRetryAttempts", "DestinationConfig"),

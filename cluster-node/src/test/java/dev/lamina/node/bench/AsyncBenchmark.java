@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,10 +102,8 @@ public final class AsyncBenchmark {
     List<Double> latencies = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       long t = System.nanoTime();
-      HttpResponse<Void> r = http.send(HttpRequest.newBuilder(
-              URI.create(endpoint + "/2015-03-31/functions/stamp/invocations"))
-          .header("X-Amz-Invocation-Type", type)
-          .POST(HttpRequest.BodyPublishers.ofString("{\"sent\":" + System.currentTimeMillis() + "}")).build(),
+      HttpResponse<Void> r = http.send(SignedHttp.request("POST", endpoint + "/2015-03-31/functions/stamp/invocations",
+          Map.of("X-Amz-Invocation-Type", type), "{\"sent\":" + System.currentTimeMillis() + "}"),
           HttpResponse.BodyHandlers.discarding());
       latencies.add((System.nanoTime() - t) / 1e6);
       if (r.statusCode() != (type.equals("Event") ? 202 : 204)) {
@@ -160,10 +157,9 @@ public final class AsyncBenchmark {
               TimeUnit.NANOSECONDS.sleep(wait);
             }
           }
-          HttpResponse<Void> r = http.send(HttpRequest.newBuilder(
-                  URI.create(endpoint + "/2015-03-31/functions/" + function + "/invocations"))
-              .header("X-Amz-Invocation-Type", "Event")
-              .POST(HttpRequest.BodyPublishers.ofString("{\"sent\":" + System.currentTimeMillis() + "}")).build(),
+          HttpResponse<Void> r = http.send(SignedHttp.request("POST", endpoint + "/2015-03-31/functions/" + function
+                  + "/invocations", Map.of("X-Amz-Invocation-Type", "Event"),
+                  "{\"sent\":" + System.currentTimeMillis() + "}"),
               HttpResponse.BodyHandlers.discarding());
           if (r.statusCode() == 202) {
             ok.incrementAndGet();
@@ -198,9 +194,7 @@ public final class AsyncBenchmark {
   }
 
   private static JsonNode sqs(HttpClient http, String endpoint, String op, String body) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/"))
-        .header("X-Amz-Target", "AmazonSQS." + op).header("Content-Type", "application/x-amz-json-1.0")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = http.send(SignedHttp.sqs(endpoint, op, body), HttpResponse.BodyHandlers.ofString());
     return JSON.readTree(r.body());
   }
 

@@ -7,6 +7,7 @@ import com.datastax.oss.driver.api.core.config.DriverConfigLoader;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -117,6 +118,10 @@ public final class ClusterBenchmark {
     int sequential = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
     int burst = args.length > 2 ? Integer.parseInt(args[2]) : 5000;
     long began = System.nanoTime();
+    // The cluster accepts the key the benchmark's clients sign with (TestNode.client, SignedHttp).
+    java.nio.file.Files.createDirectories(CLUSTER_DIR);
+    java.nio.file.Files.deleteIfExists(CLUSTER_DIR.resolve("credentials"));
+    TestNode.writeTestKey(CLUSTER_DIR);
     List<Phase> phases = new ArrayList<>();
     try {
       for (int n : new int[] {1, 3}) {
@@ -357,12 +362,9 @@ public final class ClusterBenchmark {
   /** One invocation ({@code type} null, DryRun or Event); returns the HTTP status. */
   private static int call(HttpClient http, String endpoint, String function, String type)
       throws IOException, InterruptedException {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(endpoint + "/2015-03-31/functions/" + function
-        + "/invocations")).POST(HttpRequest.BodyPublishers.ofString("{}"));
-    if (type != null) {
-      b.header("X-Amz-Invocation-Type", type);
-    }
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = http.send(SignedHttp.request("POST", endpoint + "/2015-03-31/functions/" + function
+        + "/invocations", type == null ? Map.of() : Map.of("X-Amz-Invocation-Type", type), "{}"),
+        HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() == 200 && r.headers().firstValue("X-Amz-Function-Error").isPresent()) {
       return 599;   // not Lambda's: a function error, which the no-op never has
     }

@@ -4,13 +4,12 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -117,9 +116,9 @@ public final class InvokeBenchmark {
       List<Double> dryRun = new ArrayList<>();
       for (int i = 0; i < warm; i++) {
         long t = System.nanoTime();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(node.endpoint()
-                + "/2015-03-31/functions/warm/invocations")).header("X-Amz-Invocation-Type", "DryRun")
-            .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(SignedHttp.request("POST", node.endpoint()
+            + "/2015-03-31/functions/warm/invocations", Map.of("X-Amz-Invocation-Type", "DryRun"), "{}"),
+            HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 204) {
           throw new IllegalStateException("DryRun failed: " + r.statusCode());
         }
@@ -179,12 +178,8 @@ public final class InvokeBenchmark {
 
   private static HttpResponse<String> invoke(HttpClient http, String endpoint, String name, boolean tail)
       throws IOException, InterruptedException {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(endpoint + "/2015-03-31/functions/" + name + "/invocations"))
-        .POST(HttpRequest.BodyPublishers.ofString("{}"));
-    if (tail) {
-      b.header("X-Amz-Log-Type", "Tail");
-    }
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = http.send(SignedHttp.request("POST", endpoint + "/2015-03-31/functions/" + name
+        + "/invocations", tail ? Map.of("X-Amz-Log-Type", "Tail") : Map.of(), "{}"), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200 || r.headers().firstValue("X-Amz-Function-Error").isPresent()) {
       throw new IllegalStateException("invoke failed: " + r.statusCode() + " " + r.body());
     }

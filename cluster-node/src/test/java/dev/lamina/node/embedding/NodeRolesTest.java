@@ -9,10 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import org.junit.jupiter.api.Test;
@@ -73,6 +72,6 @@ class NodeRolesTest {
   }
 
   private HttpResponse<String> get(String url) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(SignedHttp.get(url), HttpResponse.BodyHandlers.ofString());
   }
 }

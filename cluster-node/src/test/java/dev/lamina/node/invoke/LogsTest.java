@@ -8,12 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lamina.node.cli.Main;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -31,15 +29,12 @@ class LogsTest {
     create(node.lambda(), "logged", "python3.11", "probe.echo", Examples.zipOf("python/probe"));
     String first = invoke(node.lambda(), "logged", "{\"n\":1}").responseMetadata().requestId();
     node.node().logs().flush();
-    HttpClient http = HttpClient.newHttpClient();
 
-    HttpResponse<String> all = http.send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/lamina/logs/logged"))
-        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> all = SignedHttp.send(SignedHttp.get(node.endpoint() + "/lamina/logs/logged"));
     long next = Long.parseLong(all.headers().firstValue("X-Lamina-Next-Offset").orElseThrow());
     String second = invoke(node.lambda(), "logged", "{\"n\":2}").responseMetadata().requestId();
     node.node().logs().flush();
-    HttpResponse<String> more = http.send(HttpRequest.newBuilder(URI.create(node.endpoint()
-        + "/lamina/logs/logged?offset=" + next)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> more = SignedHttp.send(SignedHttp.get(node.endpoint() + "/lamina/logs/logged?offset=" + next));
 
     assertEquals(200, all.statusCode());
     assertTrue(all.body().startsWith("START RequestId: " + first + " Version: $LATEST\necho {'n': 1}\nEND RequestId: "
@@ -60,7 +55,8 @@ class LogsTest {
     int exit;
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
-      exit = new CommandLine(new Main()).execute("logs", "cli-logged", "--endpoint", node.endpoint());
+      exit = new CommandLine(new Main()).execute("logs", "cli-logged", "--endpoint", node.endpoint(),
+          "--data-dir", node.dataDir().toString());
     } finally {
       System.setOut(original);
     }
@@ -85,7 +81,7 @@ class LogsTest {
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     try {
       exit = new CommandLine(new Main()).execute("invoke", "cli-invoked", "--payload", "{\"k\":\"v\"}", "--log",
-          "--endpoint", node.endpoint());
+          "--endpoint", node.endpoint(), "--data-dir", node.dataDir().toString());
     } finally {
       System.setOut(originalOut);
       System.setErr(originalErr);

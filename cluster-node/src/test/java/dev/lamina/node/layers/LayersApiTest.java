@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -460,8 +461,7 @@ class LayersApiTest {
   }
 
   private static JsonNode getJson(String path) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + path)).GET()
-        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = SignedHttp.send(SignedHttp.get(node.endpoint() + path));
     assertEquals(200, response.statusCode(), response.body());
     return JSON.readTree(response.body());
   }

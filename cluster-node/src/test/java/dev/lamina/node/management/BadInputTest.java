@@ -16,12 +16,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -62,7 +60,6 @@ class BadInputTest {
       "Could not unzip uploaded file. Please check your file, then try to upload again.";
   private static final String ECHO = "bi-echo";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   static TestNode node;
   static LambdaClient lambda;
@@ -527,8 +524,7 @@ class BadInputTest {
   }
 
   private static HttpResponse<String> get(String path) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(node.endpoint() + path)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return SignedHttp.send(SignedHttp.get(node.endpoint() + path));
   }
 
   private static String sha256Hex(byte[] bytes) throws Exception {
@@ -542,10 +538,7 @@ class BadInputTest {
   }
 
   private static HttpResponse<String> post(String path, Map<String, String> headers, String body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node.endpoint() + path))
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    headers.forEach(request::header);
-    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    return SignedHttp.send(SignedHttp.request("POST", node.endpoint() + path, headers, body));
   }
 
   /** java.util.zip writes whatever entry names it is given, including {@code ../x} and {@code /x}. */

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -231,9 +232,7 @@ class FunctionLifecycleTest {
   void listFunctionsWireEntriesOmitStateAndLastUpdateStatus() throws Exception {
     createHello("lc-raw-list");
 
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-        URI.create(node.endpoint() + "/2015-03-31/functions?MaxItems=50")).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = SignedHttp.send(SignedHttp.get(node.endpoint() + "/2015-03-31/functions?MaxItems=50"));
 
     assertEquals(200, response.statusCode());
     JsonNode entry = null;

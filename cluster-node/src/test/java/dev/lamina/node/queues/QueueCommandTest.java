@@ -42,6 +42,8 @@ class QueueCommandTest {
     List<String> all = new ArrayList<>(List.of(args));
     all.add("--endpoint");
     all.add(node.endpoint());
+    all.add("--data-dir");
+    all.add(node.dataDir().toString());
     int exit;
     System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));

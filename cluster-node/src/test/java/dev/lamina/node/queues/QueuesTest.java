@@ -16,10 +16,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -153,10 +151,8 @@ class QueuesTest {
 
     QueueDoesNotExistException e = assertThrows(QueueDoesNotExistException.class,
         () -> sqs.sendMessage(b -> b.queueUrl(url).messageBody("x")));
-    HttpResponse<String> raw = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(node.endpoint() + "/"))
-        .header("Content-Type", "application/x-amz-json-1.0").header("X-Amz-Target", "AmazonSQS.GetQueueUrl")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"QueueName\":\"q-never-created\"}")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> raw = SignedHttp.send(SignedHttp.sqs(node.endpoint(), "GetQueueUrl",
+        "{\"QueueName\":\"q-never-created\"}"));
 
     assertNoQueue(e);
     assertEquals(400, raw.statusCode());

@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The child runs this JVM's {@code java} on surefire's classpath (the test classpath, which
  * holds the node and its dependencies; a manifest-only booter jar works too, its manifest lists
- * them). It listens on loopback only. Its stdout and stderr go to {@code <logDir>/<label>.out} and
+ * them). It listens on loopback only and accepts the test key of {@link SignedHttp} (written into
+ * its data directory's credentials file unless one is there). Its stdout and stderr go to {@code <logDir>/<label>.out} and
  * {@code .err}, which {@link #tail(int)} prints on failure. {@link #close()} never leaves it running.
  */
 public final class NodeProcess implements AutoCloseable {
@@ -57,6 +58,8 @@ public final class NodeProcess implements AutoCloseable {
       List<String> jvmOptions, List<String> extraArgs, Duration healthLimit) throws IOException, InterruptedException {
     String java = ProcessHandle.current().info().command().orElse(
         Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    Files.createDirectories(dataDir);
+    TestNode.writeTestKey(dataDir);
     List<String> command = new ArrayList<>(List.of(java));
     command.addAll(jvmOptions);
     command.addAll(List.of("-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),

@@ -3,6 +3,8 @@ package dev.lamina.node.testing;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.lamina.node.LaminaNode;
+import dev.lamina.node.auth.AccessKey;
+import dev.lamina.node.auth.CredentialsFile;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -11,6 +13,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.stream.Stream;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.retry.RetryPolicy;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -22,6 +25,12 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * A real Lamina node started in this JVM on a fresh data directory, loopback only, with an AWS SDK
  * v2 Lambda client pointed at it. Tests stop what they start: {@link #close()} stops the node
  * (which kills and awaits every sandbox process) and deletes the data directory.
+ *
+ * <p>The node authenticates requests as always. Unless the test configures {@code lamina.auth}
+ * itself, its data directory gets a credentials file with the test key
+ * ({@link SignedHttp#ACCESS_KEY_ID} / {@link SignedHttp#SECRET_ACCESS_KEY}) before it starts, so
+ * the SDK clients here, {@link SignedHttp} and {@code lamina … --data-dir <dataDir>} all sign with
+ * a key the node knows.
  */
 public final class TestNode implements AutoCloseable {
 
@@ -53,6 +62,9 @@ public final class TestNode implements AutoCloseable {
 
   public static TestNode start(Path dataDir, boolean ownsDataDir, Config extra) {
     openToSandboxes(dataDir);
+    if (!extra.hasPath("lamina.auth")) {
+      writeTestKey(dataDir);
+    }
     Config config = extra.withFallback(ConfigFactory.parseString(
         "lamina.data-dir = \"" + dataDir + "\"\n"
             + "lamina.http.port = 0\n"
@@ -85,6 +97,18 @@ public final class TestNode implements AutoCloseable {
     }
   }
 
+  /** Writes the test key into {@code dataDir/credentials} unless a credentials file is there. */
+  public static void writeTestKey(Path dataDir) {
+    Path file = dataDir.resolve("credentials");
+    try {
+      if (!Files.exists(file)) {
+        CredentialsFile.create(file, new AccessKey(SignedHttp.ACCESS_KEY_ID, SignedHttp.SECRET_ACCESS_KEY));
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   public LambdaClient lambda() {
     return lambda;
   }
@@ -101,12 +125,18 @@ public final class TestNode implements AutoCloseable {
     return dataDir;
   }
 
-  /** An SDK client as a user would build one: endpoint override, any credentials, no retries. */
+  /** An SDK client as a user would build one: endpoint override, the test key, no retries. */
   public static LambdaClient client(String endpoint) {
+    return client(endpoint, StaticCredentialsProvider.create(
+        AwsBasicCredentials.create(SignedHttp.ACCESS_KEY_ID, SignedHttp.SECRET_ACCESS_KEY)));
+  }
+
+  /** The same with other credentials. */
+  public static LambdaClient client(String endpoint, AwsCredentialsProvider credentials) {
     return LambdaClient.builder()
         .endpointOverride(URI.create(endpoint))
         .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("lamina", "lamina")))
+        .credentialsProvider(credentials)
         .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build())
         .overrideConfiguration(o -> o.retryPolicy(RetryPolicy.none()))
         .build();
@@ -114,10 +144,16 @@ public final class TestNode implements AutoCloseable {
 
   /** The SQS client a user would point at the node's Lamina queues (MD5 checks on, as by default). */
   public static SqsClient sqsClient(String endpoint) {
+    return sqsClient(endpoint, StaticCredentialsProvider.create(
+        AwsBasicCredentials.create(SignedHttp.ACCESS_KEY_ID, SignedHttp.SECRET_ACCESS_KEY)));
+  }
+
+  /** The same with other credentials. */
+  public static SqsClient sqsClient(String endpoint, AwsCredentialsProvider credentials) {
     return SqsClient.builder()
         .endpointOverride(URI.create(endpoint))
         .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("lamina", "lamina")))
+        .credentialsProvider(credentials)
         .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build())
         .overrideConfiguration(o -> o.retryPolicy(RetryPolicy.none()))
         .build();
@@ -126,17 +162,8 @@ public final class TestNode implements AutoCloseable {
   /** The function's log as {@code GET /lamina/logs/<function>} shows it (flushed first); "" when none. */
   public String log(String function) {
     node.logs().flush();
-    try {
-      java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(URI.create(endpoint() + "/lamina/logs/" + function)).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
-      return response.statusCode() == 200 ? response.body() : "";
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    java.net.http.HttpResponse<String> response = SignedHttp.send(SignedHttp.get(endpoint() + "/lamina/logs/" + function));
+    return response.statusCode() == 200 ? response.body() : "";
   }
 
   @Override

@@ -9,10 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
+import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -299,12 +297,10 @@ class VersionsBadInputTest {
     publishChanged("vb-routing", "v2");
     lambda.createAlias(b -> b.functionName("vb-routing").name("weighted").functionVersion("1")
         .routingConfig(r -> r.additionalVersionWeights(Map.of("2", 0.3))));
-    HttpClient http = HttpClient.newHttpClient();
 
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-            URI.create(node.endpoint() + "/2015-03-31/functions/vb-routing/aliases/weighted"))
-        .PUT(HttpRequest.BodyPublishers.ofString("{\"RoutingConfig\":\"oops\"}")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = SignedHttp.send(SignedHttp.request("PUT",
+        node.endpoint() + "/2015-03-31/functions/vb-routing/aliases/weighted", Map.of(),
+        "{\"RoutingConfig\":\"oops\"}"));
 
     assertEquals(400, response.statusCode(), response.body());
     assertEquals("InvalidRequestContentException", response.headers().firstValue("x-amzn-ErrorType").orElse(""));
