@@ -703,7 +703,7 @@ public final class HttpApi {
       return node;
     } catch (IOException e) {
       throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
-          "Could not parse request body into json: " + firstLine(e.getMessage()));
+          "Could not parse request body into json: " + FunctionJson.parseProblem(e));
     }
   }
 
@@ -799,13 +799,5 @@ public final class HttpApi {
     }
     body.put(messageKey, message);
     return json(status, body).addHeader(RawHeader.create("x-amzn-ErrorType", code));
-  }
-
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
   }
 }
