@@ -98,8 +98,10 @@ public final class HttpApi {
     this.mat = Materializer.matFromSystem(system);
   }
 
+  /** Serves the API; requests Pekko cannot parse are answered by {@link ParsingErrors} in the AWS error shape. */
   public CompletionStage<ServerBinding> bind() {
     return Http.get(system).newServerAt(settings.host(), settings.port())
+        .adaptSettings(s -> s.withParsingErrorHandler(ParsingErrors.class.getName()))
         .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) this::handle)
         .thenApply(binding -> {
           boundPort = binding.localAddress().getPort();
@@ -790,7 +792,7 @@ public final class HttpApi {
         .addHeader(RawHeader.create("Retry-After", "1"));
   }
 
-  private static HttpResponse error(int status, String code, String messageKey, String message, boolean user) {
+  static HttpResponse error(int status, String code, String messageKey, String message, boolean user) {
     ObjectNode body = FunctionJson.MAPPER.createObjectNode();
     if (status == 500) {
       body.put("Type", "Service");
