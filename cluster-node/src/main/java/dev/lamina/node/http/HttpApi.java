@@ -29,8 +29,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -42,6 +43,9 @@ import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -77,6 +81,7 @@ public final class HttpApi {
   private final Supplier<String> metrics;
   private final FunctionJson json;
   private final Materializer mat;
+  private final HttpTimeouts timeouts;
   private volatile int boundPort;
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
@@ -96,13 +101,23 @@ public final class HttpApi {
     this.blocking = blocking;
     this.json = new FunctionJson(settings.functionArnPrefix(), settings.layerArnPrefix());
     this.mat = Materializer.matFromSystem(system);
+    this.timeouts = HttpTimeouts.from(system.settings().config());
   }
 
-  /** Serves the API; requests Pekko cannot parse are answered by {@link ParsingErrors} in the AWS error shape. */
+  /**
+   * Serves the API: each connection's requests one at a time through {@link Exchanges} (which
+   * closes a connection whose next request head does not arrive in time), and requests Pekko
+   * cannot parse answered by {@link ParsingErrors} in the AWS error shape.
+   */
   public CompletionStage<ServerBinding> bind() {
+    Flow<HttpRequest, HttpResponse, NotUsed> exchanges = Flow.fromGraph(new Exchanges(this::handle,
+        (request, failure) -> {
+          request.discardEntityBytes(mat);
+          return errorResponse(failure, UUID.randomUUID().toString());
+        }, timeouts.requestHead()));
     return Http.get(system).newServerAt(settings.host(), settings.port())
         .adaptSettings(s -> s.withParsingErrorHandler(ParsingErrors.class.getName()))
-        .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) this::handle)
+        .bindFlow(exchanges)
         .thenApply(binding -> {
           boundPort = binding.localAddress().getPort();
           return binding;
@@ -681,12 +696,22 @@ public final class HttpApi {
       // Small bodies arrive whole: no stream to drain and no thread hop on the invoke path.
       return CompletableFuture.completedFuture(strict.getData());
     }
-    return request.entity().toStrict(TimeUnit.MINUTES.toMillis(2), limit, mat)
-        .<ByteString>thenApply(e -> e.getData())
+    // A body that stalls, or trickles in for longer than any real upload takes, is cut off.
+    return request.entity().withSizeLimit(limit).getDataBytes()
+        .idleTimeout(timeouts.bodyStall())
+        .completionTimeout(timeouts.body())
+        .runFold(ByteString.emptyByteString(), ByteString::concat, mat)
         .exceptionally(failure -> {
           Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-          if (cause.getClass().getSimpleName().contains("EntityStreamSizeException")) {
+          if (cause instanceof EntityStreamSizeException) {
             throw tooLarge;
+          }
+          if (cause instanceof TimeoutException) {
+            throw new Refusal(408, "RequestTimeoutException", "The request body did not arrive in time: nothing for "
+                + timeouts.bodyStall().toSeconds() + " s, or more than " + timeouts.body().toSeconds() + " s in all.");
+          }
+          if (cause instanceof EntityStreamException) {
+            throw new Refusal(400, "ValidationException", "The request body ended before its declared length.");
           }
           throw new CompletionException(cause);
         });
@@ -759,6 +784,9 @@ public final class HttpApi {
     if (cause instanceof LambdaError e) {
       return lambdaError(e);
     }
+    if (cause instanceof Refusal r) {
+      return error(r.status, r.type, "message", r.getMessage(), true);
+    }
     log.error("request {} failed", requestId, cause);
     return error(500, "ServiceException", "Message", "An internal error occurred. RequestId: " + requestId, false);
   }
@@ -790,6 +818,18 @@ public final class HttpApi {
     return json(429, body)
         .addHeader(RawHeader.create("x-amzn-ErrorType", e.code().name()))
         .addHeader(RawHeader.create("Retry-After", "1"));
+  }
+
+  /** A client error of the HTTP exchange itself (no Lambda operation has one): status, type, message. */
+  private static final class Refusal extends RuntimeException {
+    final int status;
+    final String type;
+
+    Refusal(int status, String type, String message) {
+      super(message, null, false, false);
+      this.status = status;
+      this.type = type;
+    }
   }
 
   static HttpResponse error(int status, String code, String messageKey, String message, boolean user) {
