@@ -66,6 +66,7 @@ public final class HttpApi {
   private static final String LAYERS = "/2018-10-31/layers";
   private static final String EVENT_CONFIG_FUNCTIONS = "/2019-09-25/functions/";
   private static final String MAPPINGS = "/2015-03-31/event-source-mappings";
+  private static final java.util.regex.Pattern FUNCTION_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9_-]{1,64}");
 
   private final ActorSystem<?> system;
   private final NodeSettings settings;
@@ -344,7 +345,13 @@ public final class HttpApi {
     }
     if (path.startsWith("/lamina/logs/") && method == HttpMethods.GET) {
       discard(request);
-      return logsResponse(decode(path.substring("/lamina/logs/".length())), request);
+      String function = decode(path.substring("/lamina/logs/".length()));
+      if (!FUNCTION_NAME.matcher(function).matches()) {
+        // Logs are kept per function name; anything else (a path, an ARN) names no log.
+        return CompletableFuture.completedFuture(error(404, "ResourceNotFoundException", "Message",
+            "The resource you requested does not exist.", true));
+      }
+      return logsResponse(function, request);
     }
     if (path.startsWith("/lamina/code/") && method == HttpMethods.GET) {
       discard(request);
@@ -641,10 +648,21 @@ public final class HttpApi {
   // ---- Lamina's own endpoints ---------------------------------------------------------------
 
   private CompletionStage<HttpResponse> logsResponse(String function, HttpRequest request) {
-    long offset = Optional.ofNullable(query(request, "offset")).map(Long::parseLong).orElse(0L);
+    String given = query(request, "offset");
+    long offset;
+    try {
+      offset = given == null ? 0 : Long.parseLong(given);
+    } catch (NumberFormatException e) {
+      offset = -1;
+    }
+    if (offset < 0) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + given
+          + "' at 'offset' failed to satisfy constraint: Member must be a number greater than or equal to 0");
+    }
+    long from = offset;
     return supply(() -> {
       try {
-        LogStore.Chunk chunk = logs.read(function, offset, 1024 * 1024);
+        LogStore.Chunk chunk = logs.read(function, from, 1024 * 1024);
         return HttpResponse.create().withStatus(200)
             .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, chunk.text()))
             .addHeader(RawHeader.create("X-Lamina-Next-Offset", Long.toString(chunk.nextOffset())));
