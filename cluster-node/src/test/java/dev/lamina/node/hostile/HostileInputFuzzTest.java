@@ -169,8 +169,8 @@ class HostileInputFuzzTest {
       assertEquals(sent, new TreeMap<>(received), "the queue kept out of the storm holds its 20 messages intact");
       sqs.close();
     } finally {
-      node.close();
       try {
+        node.close();
         assertTrue(awaitNoProcesses(dataDir), "no process of the node is left running");
       } finally {
         TestNode.deleteTree(dataDir);
