@@ -18,12 +18,43 @@ import dev.lamina.persistence.code.CodeDigest;
 public final class FunctionJson {
 
   /**
-   * Request bodies carry code as one base64 string of up to ~70 MB: Jackson's default 20 M
-   * character limit on a string would refuse valid 15–50 MB packages.
+   * Reads request bodies of the management and SQS APIs (and writes responses). The limits are
+   * far above any valid request and far below what would cost the node: request bodies carry
+   * code as one base64 string of up to ~70 MB (Jackson's default 20 M characters would refuse
+   * valid 15–50 MB packages), while their structure is small — a few levels deep (a Lambda body
+   * nests 4, an SQS one 5), a few hundred tokens, numbers of a few digits. Without a token limit
+   * a 70 MB body of {@code [1,1,1,…]} would build a tree of 35 million nodes.
    */
   public static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(128 * 1024 * 1024).build())
+      .streamReadConstraints(StreamReadConstraints.builder()
+          .maxStringLength(128 * 1024 * 1024)
+          .maxNestingDepth(64)
+          .maxTokenCount(100_000)
+          .maxNumberLength(100)
+          .maxNameLength(16 * 1024)
+          .build())
       .build());
+
+  /**
+   * What is wrong with an unparsable JSON document, in Jackson's words (as Lambda reports it),
+   * without what would show the client Lamina's insides: the Java name of a limit
+   * ({@code from `StreamReadConstraints.getMaxNestingDepth()`}), feature names, source
+   * descriptions. One line, at most 300 characters.
+   */
+  public static String parseProblem(java.io.IOException e) {
+    String m = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+    if (m == null || m.isBlank()) {
+      return "malformed JSON";
+    }
+    int newline = m.indexOf('\n');
+    m = newline < 0 ? m : m.substring(0, newline);
+    m = m.replaceAll(",? from `[^`]*`", "")
+        .replaceAll("\\[Source: [^\\]]*?; line: (\\d+), column: (\\d+)\\]", "[line: $1, column: $2]")
+        .replaceAll(":? ?(enable|disable) `[^`]*`( to allow)?", "")
+        .replaceAll("`[^`]*`", "")
+        .trim();
+    return m.length() > 300 ? m.substring(0, 300) + "…" : m;
+  }
 
   private final String arnPrefix;
   private final String layerArnPrefix;

@@ -40,7 +40,20 @@ public final class InvokeService {
   }
 
   private static final ByteString EMPTY_EVENT = ByteString.fromString("{}");
-  private static final JsonFactory JSON = new JsonFactory();
+  /**
+   * Checks Invoke payloads, which reach the function as they are. Jackson's default limits, set
+   * explicitly because they are part of what a caller sees: 1000 levels of nesting (each level
+   * costs the parser memory; runtimes' JSON decoders stop near there too), numbers of 1000
+   * digits, names of 50,000 characters, strings of 20 M (more than a payload holds).
+   */
+  private static final JsonFactory JSON = JsonFactory.builder()
+      .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+          .maxNestingDepth(1000)
+          .maxNumberLength(1000)
+          .maxNameLength(50_000)
+          .maxStringLength(20_000_000)
+          .build())
+      .build();
   private static final int MAX_CLIENT_CONTEXT = 3583;
 
   private final NodeSettings settings;
@@ -150,9 +163,8 @@ public final class InvokeService {
         throw new JsonProcessingException("Unexpected trailing content after the JSON value") {};
       }
     } catch (IOException e) {
-      String message = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
       throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
-          "Could not parse request body into json: Could not parse payload into json: " + message);
+          "Could not parse request body into json: Could not parse payload into json: " + FunctionJson.parseProblem(e));
     }
   }
 

@@ -17,9 +17,8 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.AttributeKey;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -73,13 +72,23 @@ public final class ApiAuthentication {
     this.mat = mat;
   }
 
+  /** The largest body the server accepts at all. */
+  public long maxBodyBytes() {
+    return maxBodyBytes;
+  }
+
   /** The paths served to anyone: what probes and scrapers call. */
   public static boolean isOpen(String path) {
     return path.equals("/health") || path.equals("/ready") || path.equals("/metrics");
   }
 
-  /** Checks {@code request}'s signature; {@code sqs}: it is an SQS JSON-protocol request. */
-  public CompletionStage<Result> authenticate(HttpRequest request, boolean sqs) {
+  /**
+   * Checks {@code request}'s signature; {@code sqs}: it is an SQS JSON-protocol request. A body
+   * that is not strict yet is read with {@code readBody} (the API's own reader, with its deadlines
+   * and size limit) once the headers pass.
+   */
+  public CompletionStage<Result> authenticate(HttpRequest request, boolean sqs,
+      Function<HttpRequest, CompletionStage<ByteString>> readBody) {
     PekkoRequest signed = new PekkoRequest(request);
     SigV4Verifier.Verdict verdict = verifier.check(signed, sqs ? "sqs" : "lambda");
     if (verdict instanceof SigV4Verifier.Refused refused) {
@@ -87,7 +96,7 @@ public final class ApiAuthentication {
           .handle((done, failure) -> new Result(null, refusal(refused, sqs, signed)));
     }
     SigV4Verifier.Pending pending = (SigV4Verifier.Pending) verdict;
-    return strictBody(request).thenApply(strict -> {
+    return strictBody(request, readBody).thenApply(strict -> {
       SigV4Verifier.Verdict finished = verifier.finish(pending, buffers(strict.getData()));
       if (finished instanceof SigV4Verifier.Accepted accepted) {
         return new Result(request.withEntity(strict).addAttribute(CALLER, accepted.key()), null);
@@ -114,20 +123,13 @@ public final class ApiAuthentication {
     return body.isCompact() ? java.util.List.of(java.nio.ByteBuffer.wrap(body.toArrayUnsafe())) : body.getByteBuffers();
   }
 
-  private CompletionStage<HttpEntity.Strict> strictBody(HttpRequest request) {
+  private static CompletionStage<HttpEntity.Strict> strictBody(HttpRequest request,
+      Function<HttpRequest, CompletionStage<ByteString>> readBody) {
     if (request.entity() instanceof HttpEntity.Strict strict) {
       return CompletableFuture.completedFuture(strict);
     }
-    return request.entity().toStrict(TimeUnit.MINUTES.toMillis(2), maxBodyBytes, mat)
-        .exceptionally(failure -> {
-          Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-              ? failure.getCause() : failure;
-          if (cause.getClass().getSimpleName().contains("EntityStreamSizeException")) {
-            throw new LambdaError(LambdaError.Code.RequestEntityTooLargeException,
-                "Request must be smaller than " + maxBodyBytes + " bytes");
-          }
-          throw new CompletionException(cause);
-        });
+    ContentType type = request.entity().getContentType();
+    return readBody.apply(request).thenApply(bytes -> HttpEntities.create(type, bytes));
   }
 
   private static HttpResponse refusal(SigV4Verifier.Refused refused, boolean sqs, PekkoRequest request) {

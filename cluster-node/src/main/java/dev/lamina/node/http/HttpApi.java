@@ -29,8 +29,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -42,6 +43,9 @@ import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -65,6 +69,7 @@ public final class HttpApi {
   private static final String LAYERS = "/2018-10-31/layers";
   private static final String EVENT_CONFIG_FUNCTIONS = "/2019-09-25/functions/";
   private static final String MAPPINGS = "/2015-03-31/event-source-mappings";
+  private static final java.util.regex.Pattern FUNCTION_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9_-]{1,64}");
 
   private final ActorSystem<?> system;
   private final NodeSettings settings;
@@ -81,6 +86,7 @@ public final class HttpApi {
   private final FunctionJson json;
   private final Materializer mat;
   private final ApiAuthentication auth;
+  private final HttpTimeouts timeouts;
   private volatile int boundPort;
 
   public HttpApi(ActorSystem<?> system, NodeSettings settings, FunctionService functions, InvokeService invoker,
@@ -101,11 +107,23 @@ public final class HttpApi {
     this.blocking = blocking;
     this.json = new FunctionJson(settings.functionArnPrefix(), settings.layerArnPrefix());
     this.mat = Materializer.matFromSystem(system);
+    this.timeouts = HttpTimeouts.from(system.settings().config());
   }
 
+  /**
+   * Serves the API: each connection's requests one at a time through {@link Exchanges} (which
+   * closes a connection whose next request head does not arrive in time), and requests Pekko
+   * cannot parse answered by {@link ParsingErrors} in the AWS error shape.
+   */
   public CompletionStage<ServerBinding> bind() {
+    Flow<HttpRequest, HttpResponse, NotUsed> exchanges = Flow.fromGraph(new Exchanges(this::handle,
+        (request, failure) -> {
+          request.discardEntityBytes(mat);
+          return errorResponse(failure, UUID.randomUUID().toString());
+        }, timeouts.requestHead()));
     return Http.get(system).newServerAt(settings.host(), settings.port())
-        .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) this::handle)
+        .adaptSettings(s -> s.withParsingErrorHandler(ParsingErrors.class.getName()))
+        .bindFlow(exchanges)
         .thenApply(binding -> {
           boundPort = binding.localAddress().getPort();
           return binding;
@@ -128,7 +146,8 @@ public final class HttpApi {
     // A worker-only node serves no API (route answers 503): there is nothing to authenticate for.
     if (auth != null && settings.frontend() && !ApiAuthentication.isOpen(request.getUri().path())) {
       try {
-        response = auth.authenticate(request, isSqs(request)).thenCompose(result -> result.refusal() != null
+        // The signature covers the body: it is read whole, with the same deadlines as any body.
+        response = auth.authenticate(request, isSqs(request), r -> body(r, auth.maxBodyBytes(), null)).thenCompose(result -> result.refusal() != null
             ? CompletableFuture.completedFuture(result.refusal()) : routeOrFail(result.request(), requestId));
       } catch (RuntimeException e) {
         request.discardEntityBytes(mat);
@@ -354,7 +373,13 @@ public final class HttpApi {
     }
     if (path.startsWith("/lamina/logs/") && method == HttpMethods.GET) {
       discard(request);
-      return logsResponse(decode(path.substring("/lamina/logs/".length())), request);
+      String function = decode(path.substring("/lamina/logs/".length()));
+      if (!FUNCTION_NAME.matcher(function).matches()) {
+        // Logs are kept per function name; anything else (a path, an ARN) names no log.
+        return CompletableFuture.completedFuture(error(404, "ResourceNotFoundException", "Message",
+            "The resource you requested does not exist.", true));
+      }
+      return logsResponse(function, request);
     }
     if (path.startsWith("/lamina/code/") && method == HttpMethods.GET) {
       discard(request);
@@ -655,10 +680,21 @@ public final class HttpApi {
   // ---- Lamina's own endpoints ---------------------------------------------------------------
 
   private CompletionStage<HttpResponse> logsResponse(String function, HttpRequest request) {
-    long offset = Optional.ofNullable(query(request, "offset")).map(Long::parseLong).orElse(0L);
+    String given = query(request, "offset");
+    long offset;
+    try {
+      offset = given == null ? 0 : Long.parseLong(given);
+    } catch (NumberFormatException e) {
+      offset = -1;
+    }
+    if (offset < 0) {
+      throw new LambdaError(LambdaError.Code.ValidationException, "1 validation error detected: Value '" + given
+          + "' at 'offset' failed to satisfy constraint: Member must be a number greater than or equal to 0");
+    }
+    long from = offset;
     return supply(() -> {
       try {
-        LogStore.Chunk chunk = logs.read(function, offset, 1024 * 1024);
+        LogStore.Chunk chunk = logs.read(function, from, 1024 * 1024);
         return HttpResponse.create().withStatus(200)
             .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, chunk.text()))
             .addHeader(RawHeader.create("X-Lamina-Next-Offset", Long.toString(chunk.nextOffset())));
@@ -710,12 +746,22 @@ public final class HttpApi {
       // Small bodies arrive whole: no stream to drain and no thread hop on the invoke path.
       return CompletableFuture.completedFuture(strict.getData());
     }
-    return request.entity().toStrict(TimeUnit.MINUTES.toMillis(2), limit, mat)
-        .<ByteString>thenApply(e -> e.getData())
+    // A body that stalls, or trickles in for longer than any real upload takes, is cut off.
+    return request.entity().withSizeLimit(limit).getDataBytes()
+        .idleTimeout(timeouts.bodyStall())
+        .completionTimeout(timeouts.body())
+        .runFold(ByteString.emptyByteString(), ByteString::concat, mat)
         .exceptionally(failure -> {
           Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-          if (cause.getClass().getSimpleName().contains("EntityStreamSizeException")) {
+          if (cause instanceof EntityStreamSizeException) {
             throw tooLarge;
+          }
+          if (cause instanceof TimeoutException) {
+            throw new Refusal(408, "RequestTimeoutException", "The request body did not arrive in time: nothing for "
+                + timeouts.bodyStall().toSeconds() + " s, or more than " + timeouts.body().toSeconds() + " s in all.");
+          }
+          if (cause instanceof EntityStreamException) {
+            throw new Refusal(400, "ValidationException", "The request body ended before its declared length.");
           }
           throw new CompletionException(cause);
         });
@@ -734,7 +780,7 @@ public final class HttpApi {
       return node;
     } catch (IOException e) {
       throw new LambdaError(LambdaError.Code.InvalidRequestContentException,
-          "Could not parse request body into json: " + firstLine(e.getMessage()));
+          "Could not parse request body into json: " + FunctionJson.parseProblem(e));
     }
   }
 
@@ -788,6 +834,9 @@ public final class HttpApi {
     if (cause instanceof LambdaError e) {
       return lambdaError(e);
     }
+    if (cause instanceof Refusal r) {
+      return error(r.status, r.type, "message", r.getMessage(), true);
+    }
     log.error("request {} failed", requestId, cause);
     return error(500, "ServiceException", "Message", "An internal error occurred. RequestId: " + requestId, false);
   }
@@ -821,7 +870,19 @@ public final class HttpApi {
         .addHeader(RawHeader.create("Retry-After", "1"));
   }
 
-  private static HttpResponse error(int status, String code, String messageKey, String message, boolean user) {
+  /** A client error of the HTTP exchange itself (no Lambda operation has one): status, type, message. */
+  private static final class Refusal extends RuntimeException {
+    final int status;
+    final String type;
+
+    Refusal(int status, String type, String message) {
+      super(message, null, false, false);
+      this.status = status;
+      this.type = type;
+    }
+  }
+
+  static HttpResponse error(int status, String code, String messageKey, String message, boolean user) {
     ObjectNode body = FunctionJson.MAPPER.createObjectNode();
     if (status == 500) {
       body.put("Type", "Service");
@@ -830,13 +891,5 @@ public final class HttpApi {
     }
     body.put(messageKey, message);
     return json(status, body).addHeader(RawHeader.create("x-amzn-ErrorType", code));
-  }
-
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
   }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -75,6 +76,8 @@ public final class ExtractionCache {
     Path tmp = parent.resolve(".tmp-" + UUID.randomUUID());
     Files.createDirectories(tmp);
     try {
+      // Readable by the sandboxes' users whatever the umask (an empty /opt too).
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
       for (CodeDigest digest : digests) {
         byte[] zip = source.zip(digest);
         try {

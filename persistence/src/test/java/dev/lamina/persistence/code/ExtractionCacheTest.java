@@ -88,4 +88,24 @@ class ExtractionCacheTest {
 
     assertTrue(failure.getMessage().contains("unzipped size exceeds 4999"), failure.getMessage());
   }
+
+  @Test
+  void aStoredPackageThatWouldEscapeIsNotExtractedAndLeavesNothingAnywhere() throws Exception {
+    // A package that got into storage without the upload checks (an older node, a restored backup).
+    Map<String, String> entries = new java.util.LinkedHashMap<>();
+    entries.put("app.py", "x = 1\n");
+    entries.put("../../escaped.txt", "outside\n");
+    byte[] zip = TestZips.zip(entries, 0);
+    ExtractionCache cache = new ExtractionCache(tmp.resolve("code"), 1_000_000, d -> zip);
+
+    assertThrows(IOException.class, () -> cache.extracted(CodeDigest.of(zip)));
+
+    try (Stream<Path> left = Files.walk(tmp)) {
+      List<Path> files = left.filter(Files::isRegularFile).toList();
+      assertEquals(List.of(), files, "nothing extracted, inside or outside");
+    }
+    try (Stream<Path> left = Files.list(tmp.resolve("code/extracted"))) {
+      assertEquals(0, left.count(), "no directory, not even a temporary one");
+    }
+  }
 }

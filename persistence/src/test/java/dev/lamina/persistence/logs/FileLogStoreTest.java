@@ -51,4 +51,15 @@ class FileLogStoreTest {
       assertEquals("second block\n", logs.read("fn", offset, 1024).text());
     }
   }
+
+  @Test
+  void aNameThatIsNotAFunctionNameReadsNothingEvenWhereAFileWouldMatch() throws Exception {
+    java.nio.file.Files.writeString(tmp.resolve("secret.log"), "not a function's log\n");
+    try (FileLogStore logs = new FileLogStore(tmp.resolve("logs"), 1 << 20)) {
+      for (String name : new String[] {"../secret", "..", "a/../../secret", "fn\u0000", ""}) {
+        assertEquals("", logs.read(name, 0, 1024).text(), name);
+      }
+      assertEquals("", logs.read("fn", -5, 1024).text(), "a negative offset reads from the start");
+    }
+  }
 }

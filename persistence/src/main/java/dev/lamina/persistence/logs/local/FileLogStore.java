@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
 public final class FileLogStore implements LogStore {
 
   private static final Logger log = LoggerFactory.getLogger(FileLogStore.class);
+  /** Lambda's function name pattern: logs are kept per function name. */
+  private static final java.util.regex.Pattern FUNCTION_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9_-]{1,64}");
 
   private final Path dir;
   private final long maxFileBytes;
@@ -54,13 +56,16 @@ public final class FileLogStore implements LogStore {
 
   @Override
   public Chunk read(String function, long offset, int maxBytes) throws IOException {
+    if (!FUNCTION_NAME.matcher(function).matches()) {
+      return new Chunk("", 0);  // no function has this name, and it must not reach a path ("../x")
+    }
     Path file = file(function);
     if (!Files.exists(file)) {
       return new Chunk("", 0);
     }
     try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
       long length = raf.length();
-      long from = offset > length ? 0 : offset; // the file rotated since the last read
+      long from = offset > length || offset < 0 ? 0 : offset; // the file rotated since the last read
       int n = (int) Math.min(maxBytes, length - from);
       byte[] bytes = new byte[n];
       raf.seek(from);
