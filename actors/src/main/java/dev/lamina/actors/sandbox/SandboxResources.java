@@ -86,8 +86,11 @@ final class SandboxResources {
     }
     started.process().kill();
     started.process().onExit().whenComplete((code, failure) -> onBlocking(blocking, () -> {
-      started.endpoint().close();
-      started.slot().release();  // only now may another sandbox get its uid, port and cgroup
+      try {
+        started.endpoint().close();
+      } finally {
+        started.slot().release();  // only now may another sandbox get its uid, port and cgroup
+      }
       deleteTree(dir);
     }));
   }

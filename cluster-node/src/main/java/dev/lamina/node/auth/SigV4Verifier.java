@@ -267,12 +267,36 @@ public final class SigV4Verifier {
         query.get("X-Amz-SignedHeaders"), query.get("X-Amz-Signature"), basicDate, request.rawQuery(), service, true);
   }
 
+  private static boolean hasDotSegment(String rawPath) {
+    for (String segment : rawPath.split("/", -1)) {
+      if (segment.equals(".") || segment.equals("..") || segment.equalsIgnoreCase("%2e")
+          || segment.equalsIgnoreCase("%2e%2e") || segment.equalsIgnoreCase(".%2e") || segment.equalsIgnoreCase("%2e.")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** What both forms share once the time is known to be good: algorithm, scope, key, signed headers. */
   private Verdict checkSigned(SignedRequest request, String algorithm, String credential, String signedHeaderList,
       String signature, String amzDate, String rawQuery, String service, boolean presigned) {
     List<String> signedNames = List.of(signedHeaderList.toLowerCase(java.util.Locale.ROOT).split(";"));
     if (!signedNames.contains("host")) {
       return invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+    }
+    for (String mustSign : List.of("x-amz-target", "x-amz-content-sha256")) {
+      // The operation of a JSON-protocol request (SQS) and the body hash must not be swappable.
+      if (request.header(mustSign) != null && !signedNames.contains(mustSign)) {
+        return invalid("'" + mustSign + "' is present but not a 'SignedHeader' in the AWS Authorization.");
+      }
+    }
+    if (presigned && !request.method().equals("GET") && !request.method().equals("HEAD")) {
+      // A presigned URL covers no body: it may only fetch.
+      return invalid("A presigned URL may only be used with GET or HEAD.");
+    }
+    if (hasDotSegment(request.rawPath())) {
+      // The signature covers the path with dot segments removed, the router the path as sent.
+      return invalid("The request path must not contain '.' or '..' segments.");
     }
     if (!algorithm.equals(SigV4.ALGORITHM)) {
       return incomplete("Unsupported AWS 'algorithm': '" + algorithm + "' (only " + SigV4.ALGORITHM + " for now).");

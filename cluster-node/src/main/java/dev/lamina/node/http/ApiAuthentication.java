@@ -18,7 +18,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.AttributeKey;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -72,6 +71,17 @@ public final class ApiAuthentication {
     this.mat = mat;
   }
 
+  /**
+   * How the API reads a request body (whole, within its deadlines and the route's size limit) and
+   * drains a refused one (within the same deadlines: an unsigned client must not hold a
+   * connection by trickling a body).
+   */
+  public interface Bodies {
+    CompletionStage<ByteString> read(HttpRequest request);
+
+    CompletionStage<?> drain(HttpRequest request);
+  }
+
   /** The largest body the server accepts at all. */
   public long maxBodyBytes() {
     return maxBodyBytes;
@@ -87,16 +97,14 @@ public final class ApiAuthentication {
    * that is not strict yet is read with {@code readBody} (the API's own reader, with its deadlines
    * and size limit) once the headers pass.
    */
-  public CompletionStage<Result> authenticate(HttpRequest request, boolean sqs,
-      Function<HttpRequest, CompletionStage<ByteString>> readBody) {
+  public CompletionStage<Result> authenticate(HttpRequest request, boolean sqs, Bodies bodies) {
     PekkoRequest signed = new PekkoRequest(request);
     SigV4Verifier.Verdict verdict = verifier.check(signed, sqs ? "sqs" : "lambda");
     if (verdict instanceof SigV4Verifier.Refused refused) {
-      return request.discardEntityBytes(mat).completionStage()
-          .handle((done, failure) -> new Result(null, refusal(refused, sqs, signed)));
+      return bodies.drain(request).handle((done, failure) -> new Result(null, refusal(refused, sqs, signed)));
     }
     SigV4Verifier.Pending pending = (SigV4Verifier.Pending) verdict;
-    return strictBody(request, readBody).thenApply(strict -> {
+    return strictBody(request, bodies).thenApply(strict -> {
       SigV4Verifier.Verdict finished = verifier.finish(pending, buffers(strict.getData()));
       if (finished instanceof SigV4Verifier.Accepted accepted) {
         return new Result(request.withEntity(strict).addAttribute(CALLER, accepted.key()), null);
@@ -123,13 +131,12 @@ public final class ApiAuthentication {
     return body.isCompact() ? java.util.List.of(java.nio.ByteBuffer.wrap(body.toArrayUnsafe())) : body.getByteBuffers();
   }
 
-  private static CompletionStage<HttpEntity.Strict> strictBody(HttpRequest request,
-      Function<HttpRequest, CompletionStage<ByteString>> readBody) {
+  private static CompletionStage<HttpEntity.Strict> strictBody(HttpRequest request, Bodies bodies) {
     if (request.entity() instanceof HttpEntity.Strict strict) {
       return CompletableFuture.completedFuture(strict);
     }
     ContentType type = request.entity().getContentType();
-    return readBody.apply(request).thenApply(bytes -> HttpEntities.create(type, bytes));
+    return bodies.read(request).thenApply(bytes -> HttpEntities.create(type, bytes));
   }
 
   private static HttpResponse refusal(SigV4Verifier.Refused refused, boolean sqs, PekkoRequest request) {

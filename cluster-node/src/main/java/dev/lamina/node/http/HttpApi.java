@@ -46,6 +46,7 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -66,6 +67,8 @@ public final class HttpApi {
 
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   private static final String FUNCTIONS = "/2015-03-31/functions";
+  /** The largest SQS request body (a 256 KiB message and its attributes, ten in a batch, fit). */
+  private static final long SQS_BODY_BYTES = 2 * 1024 * 1024;
   private static final String LAYERS = "/2018-10-31/layers";
   private static final String EVENT_CONFIG_FUNCTIONS = "/2019-09-25/functions/";
   private static final String MAPPINGS = "/2015-03-31/event-source-mappings";
@@ -147,7 +150,7 @@ public final class HttpApi {
     if (auth != null && settings.frontend() && !ApiAuthentication.isOpen(request.getUri().path())) {
       try {
         // The signature covers the body: it is read whole, with the same deadlines as any body.
-        response = auth.authenticate(request, isSqs(request), r -> body(r, auth.maxBodyBytes(), null)).thenCompose(result -> result.refusal() != null
+        response = auth.authenticate(request, isSqs(request), bodies).thenCompose(result -> result.refusal() != null
             ? CompletableFuture.completedFuture(result.refusal()) : routeOrFail(result.request(), requestId));
       } catch (RuntimeException e) {
         request.discardEntityBytes(mat);
@@ -160,6 +163,33 @@ public final class HttpApi {
         .thenApply(r -> r.getHeader("x-amzn-RequestId").isPresent() ? r
             : r.addHeader(RawHeader.create("x-amzn-RequestId", requestId)));
   }
+
+  /**
+   * Bodies as the signature check reads them: whole, under the route's own limit where it has a
+   * small one (Invoke, SQS), so that a client nobody has authenticated yet cannot make the node
+   * buffer more; refused ones drained within the body deadlines.
+   */
+  private final ApiAuthentication.Bodies bodies = new ApiAuthentication.Bodies() {
+    @Override
+    public CompletionStage<ByteString> read(HttpRequest request) {
+      String path = request.getUri().path();
+      if (isSqs(request)) {
+        return body(request, SQS_BODY_BYTES, "SQS");
+      }
+      if (path.endsWith("/invocations")) {
+        return body(request, settings.maxSyncPayloadBytes(), null);
+      }
+      return body(request, auth.maxBodyBytes(), "API");
+    }
+
+    @Override
+    public CompletionStage<?> drain(HttpRequest request) {
+      return request.entity().getDataBytes()
+          .idleTimeout(timeouts.bodyStall())
+          .completionTimeout(timeouts.body())
+          .runWith(Sink.ignore(), mat);
+    }
+  };
 
   private CompletionStage<HttpResponse> routeOrFail(HttpRequest request, String requestId) {
     try {
@@ -190,7 +220,7 @@ public final class HttpApi {
     if (target.isPresent() && target.get().startsWith("AmazonSQS.") && method == HttpMethods.POST
         && (path.isEmpty() || path.equals("/"))) {
       String host = reachableHost(request) + ":" + boundPort;
-      return body(request, 2 * 1024 * 1024, "SQS")
+      return body(request, SQS_BODY_BYTES, "SQS")
           .thenCompose(b -> sqs.handle(target.get().substring("AmazonSQS.".length()), b, host));
     }
     if (path.endsWith("/") && path.length() > 1) {

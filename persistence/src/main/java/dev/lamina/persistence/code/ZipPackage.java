@@ -309,8 +309,8 @@ public final class ZipPackage {
         cdLimit = record;
       }
     }
-    if (count == 0) {
-      throw corrupt("no entries");
+    if (count <= 0) {
+      throw corrupt(count == 0 ? "no entries" : "a negative entry count");  // zip64 counts are signed here
     }
     if (count > MAX_ENTRIES) {
       throw corrupt(count + " entries: more than " + MAX_ENTRIES);

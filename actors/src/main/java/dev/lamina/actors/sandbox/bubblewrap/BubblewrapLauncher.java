@@ -136,8 +136,11 @@ public final class BubblewrapLauncher implements SandboxLauncher {
       return confinement.setpriv() != null ? confinement.settings().portOf(claim.index()) : 0;
     }
 
+    private volatile boolean released;
+
     @Override
     public void release() {
+      released = true;
       claim.close();
     }
 
@@ -167,8 +170,8 @@ public final class BubblewrapLauncher implements SandboxLauncher {
 
     @Override
     public void initialised() {
-      if (group == null) {
-        return;
+      if (group == null || released) {
+        return;  // a late call must not touch a group that another sandbox may have now
       }
       long period = confinement.settings().cpuPeriod().toNanos() / 1000;
       long quota = Math.max(1000, Math.round(period * memoryMb / MB_PER_VCPU));
@@ -188,7 +191,8 @@ public final class BubblewrapLauncher implements SandboxLauncher {
     List<Path> procs = pool != null && pool.group != null ? pool.group.procsFiles() : List.of();
     if (seccomp != null || !procs.isEmpty()) {
       // Join the cgroup and open the seccomp program (fd 3), then become the sandbox.
-      StringBuilder script = new StringBuilder();
+      // Lambda's limit of open files, which also bounds the ports one sandbox can hold.
+      StringBuilder script = new StringBuilder("ulimit -n 1024 && ");
       for (Path file : procs) {
         script.append("echo $$ > ").append(quote(file.toString())).append(" && ");
       }

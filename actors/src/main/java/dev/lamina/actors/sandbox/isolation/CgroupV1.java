@@ -62,6 +62,14 @@ final class CgroupV1 extends Cgroups {
       if (!awaitEmpty(Duration.ofSeconds(5))) {
         throw new IOException("cgroup " + freezer + " still has processes");
       }
+      write(freezer.resolve("freezer.state"), "THAWED");  // a kill interrupted mid-way leaves it frozen
+      // The previous sandbox's page cache stays charged to the group: drop it, so this one's
+      // "Max Memory Used" is its own.
+      try {
+        write(memory.resolve("memory.force_empty"), "0");
+      } catch (IOException e) {
+        // pages that cannot be reclaimed now stay; the peak below is reset regardless
+      }
       // A lower memory+swap limit would refuse the new memory limit: lift it first, then match it
       // (no swapping either way). Hosts without swap accounting have no memsw files.
       Path memsw = memory.resolve("memory.memsw.limit_in_bytes");

@@ -58,10 +58,15 @@ public final class Firewall {
       own.append(s.uidOf(slot)).append(" . ").append(s.portOf(slot));
     }
     String t = "inet " + TABLE;
-    String uids = s.uidOf(0) + "-" + s.uidOf(lastSlot);
-    String ports = s.portOf(0) + "-" + s.portOf(lastSlot);
     StringBuilder r = new StringBuilder();
     r.append("add table ").append(t).append('\n');
+    // Sets, so that nodes of one host with different pools all stay confined: elements add up.
+    r.append("add set ").append(t).append(" pool_uids { type uid; flags interval; auto-merge; }\n");
+    r.append("add element ").append(t).append(" pool_uids { ").append(s.uidOf(0)).append('-')
+        .append(s.uidOf(lastSlot)).append(" }\n");
+    r.append("add set ").append(t).append(" runtime_ports { type inet_service; flags interval; auto-merge; }\n");
+    r.append("add element ").append(t).append(" runtime_ports { ").append(s.portOf(0)).append('-')
+        .append(s.portOf(lastSlot)).append(" }\n");
     r.append("add set ").append(t).append(" own_runtime_api { type uid . inet_service; }\n");
     r.append("add element ").append(t).append(" own_runtime_api { ").append(own).append(" }\n");
     r.append("add set ").append(t).append(" reachable_local_ports { type inet_service; }\n");
@@ -77,15 +82,16 @@ public final class Firewall {
     String sbx = "add rule " + t + " sandbox ";
     // No ingress: a sandbox's packets in the reply direction of a connection are those of a
     // connection someone else opened to it.
-    r.append(out).append("meta skuid ").append(uids).append(" ct direction reply drop\n");
+    r.append(out).append("meta skuid @pool_uids ct direction reply drop\n");
     r.append(out).append("ct state established,related accept\n");
-    r.append(out).append("meta skuid ").append(uids).append(" jump sandbox\n");
-    r.append(out).append("fib daddr type local tcp dport ").append(ports).append(" reject with tcp reset\n");
+    r.append(out).append("meta skuid @pool_uids jump sandbox\n");
+    r.append(out).append("fib daddr type local tcp dport @runtime_ports reject with tcp reset\n");
     r.append(sbx).append("fib daddr type local meta skuid . tcp dport @own_runtime_api accept\n");
     r.append(sbx).append("fib daddr type local meta l4proto { tcp, udp } th dport 53 accept\n");
-    r.append(sbx).append("fib daddr type local meta l4proto tcp tcp dport @reachable_local_ports accept\n");
+    r.append(sbx).append("fib daddr type local tcp dport @reachable_local_ports accept\n");
     r.append(sbx).append("fib daddr type local meta l4proto tcp reject with tcp reset\n");
-    r.append(sbx).append("fib daddr type local reject\n");
+    // This host's own addresses, and what its services hear on broadcast and multicast (mDNS, SSDP).
+    r.append(sbx).append("fib daddr type { local, broadcast, multicast } reject\n");
     if (!s.outboundNetwork()) {
       r.append(sbx).append("meta l4proto tcp reject with tcp reset\n");
       r.append(sbx).append("reject\n");

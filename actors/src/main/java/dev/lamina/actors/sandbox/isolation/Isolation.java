@@ -105,7 +105,8 @@ public final class Isolation {
         setpriv = "/usr/bin/setpriv";
         layers.put("uid-pool", "on: uids " + s.uidOf(0) + "-" + s.uidOf(s.slots() - 1));
       } else {
-        layers.put("uid-pool", "missing: " + why);
+        layers.put("uid-pool", "missing: " + why + "; sandboxes run as host root (root-owned files of the "
+            + "read-only system are readable to them)");
       }
     }
 
@@ -197,6 +198,10 @@ public final class Isolation {
     if (!Files.isExecutable(Path.of("/usr/bin/setpriv"))) {
       return "setpriv is not installed (util-linux)";
     }
+    String taken = uidRangeTaken(s.uidOf(0), s.uidOf(s.slots() - 1));
+    if (taken != null) {
+      return taken;
+    }
     try {
       Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dataDir);
       if (!perms.contains(PosixFilePermission.OTHERS_EXECUTE)) {
@@ -216,6 +221,48 @@ public final class Isolation {
     return run(List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
         "--inh-caps=-all", "--bounding-set=-all", bwrap, "--unshare-user", "--disable-userns", "--unshare-pid",
         "--die-with-parent", "--ro-bind", "/", "/", "--", "/bin/true"), "bubblewrap as an unprivileged uid");
+  }
+
+  /**
+   * Who else uses uids {@code first..last} on this host (a user, or a subordinate range of
+   * rootless containers, whose processes would pass for sandboxes), or null.
+   */
+  static String uidRangeTaken(long first, long last) {
+    for (String file : List.of("/etc/passwd", "/etc/subuid", "/etc/subgid")) {
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(Path.of(file));
+      } catch (IOException e) {
+        continue;
+      }
+      for (String line : lines) {
+        String[] f = line.split(":");
+        try {
+          long start;
+          long count;
+          if (file.equals("/etc/passwd")) {
+            if (f.length < 3) {
+              continue;
+            }
+            start = Long.parseLong(f[2]);
+            count = 1;
+          } else {
+            if (f.length < 3) {
+              continue;
+            }
+            start = Long.parseLong(f[1]);
+            count = Long.parseLong(f[2]);
+          }
+          if (start <= last && start + count - 1 >= first) {
+            return "uids " + first + "-" + last + " overlap " + file + " (" + f[0] + "); choose another "
+                + "lamina.sandbox.confinement.uid-first";
+          }
+        } catch (NumberFormatException e) {
+          // not an entry
+        }
+      }
+    }
+    return null;
   }
 
   private static String seccompProblem(String bwrap, Path file) {

@@ -55,7 +55,7 @@ public record IsolationSettings(
         c.getInt("runtime-port-first"), Path.of(c.getString("run-dir")), c.getString("cgroup-name"),
         c.getDuration("cpu-period"), c.getInt("pids-max"), c.getBoolean("outbound-network"),
         java.util.List.copyOf(c.getIntList("reachable-local-ports")));
-    if (s.uidFirst < 1000 || s.slots < 1 || s.portFirst < 1024 || s.portFirst + s.slots > 65536
+    if (s.uidFirst < 1000 || (long) s.uidFirst + s.slots > Integer.MAX_VALUE || s.slots < 1 || s.portFirst < 1024 || s.portFirst + s.slots > 65536
         || s.reachableLocalPorts.stream().anyMatch(p -> p < 1 || p > 65535)) {
       throw new IllegalArgumentException("lamina.sandbox.confinement: uid-first must be at least 1000, slots at least 1, "
           + "runtime ports within 1024..65535, reachable-local-ports valid ports");

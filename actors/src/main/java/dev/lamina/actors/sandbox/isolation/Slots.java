@@ -81,7 +81,15 @@ public final class Slots {
         }
         taken.set(i);
       }
-      Claim claim = tryLock(i);
+      Claim claim;
+      try {
+        claim = tryLock(i);
+      } catch (IOException | RuntimeException e) {
+        synchronized (this) {
+          taken.clear(i);
+        }
+        throw e;
+      }
       if (claim != null) {
         return claim;
       }
