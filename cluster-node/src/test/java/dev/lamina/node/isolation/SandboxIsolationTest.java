@@ -73,7 +73,7 @@ class SandboxIsolationTest {
     JsonNode shm = attempt(lambda, "whoami", Map.of("do", "write", "paths", List.of("/dev/shm/x")));
 
     int uid = me.get("uid").asInt();
-    assertTrue(uid >= 100000 && uid < 101000, "a uid of the pool (lamina.sandbox.confinement): " + me);
+    assertTrue(uid >= 2_000_000_000L && uid < 2_000_001_000L, "a uid of the pool (lamina.sandbox.confinement): " + me);
     assertEquals(uid, me.get("euid").asInt());
     assertNotEquals(0, me.get("gid").asInt(), me.toString());
     JsonNode processes = me.get("processes");
