@@ -246,6 +246,40 @@ class SigV4VerifierTest {
     assertInstanceOf(Accepted.class, verifier.finish((Pending) presigned, List.of()));
   }
 
+  @Test
+  void aPresignedUrlOnlyFetches() {
+    Signed post = sign("POST", URI.create(ENDPOINT + "/2015-03-31/functions/hello/invocations"), Map.of(),
+        "{}".getBytes(StandardCharsets.UTF_8), "lambda", KEY,
+        b -> b.putProperty(AwsV4FamilyHttpSigner.AUTH_LOCATION, AwsV4FamilyHttpSigner.AuthLocation.QUERY_STRING)
+            .putProperty(AwsV4FamilyHttpSigner.EXPIRATION_DURATION, Duration.ofMinutes(10)));
+
+    assertRefused(verify(post, "lambda"), Failure.InvalidSignatureException,
+        "A presigned URL may only be used with GET or HEAD.");
+  }
+
+  @Test
+  void theSqsOperationAndTheBodyHashMustBeSignedWhenSent() {
+    byte[] body = "{\"QueueUrl\":\"q\"}".getBytes(StandardCharsets.UTF_8);
+    Signed signed = sign("POST", URI.create(ENDPOINT + "/"), Map.of("Content-Type", "application/x-amz-json-1.0"),
+        body, "sqs", KEY, b -> { });
+
+    // X-Amz-Target added after signing: a replay could turn ReceiveMessage into PurgeQueue.
+    Verdict verdict = verifier.check(wire(signed, null, "x-amz-target", "AmazonSQS.PurgeQueue"), "sqs");
+
+    assertRefused(verdict, Failure.InvalidSignatureException,
+        "'x-amz-target' is present but not a 'SignedHeader' in the AWS Authorization.");
+  }
+
+  @Test
+  void aPathWithDotSegmentsIsRefused() {
+    Signed signed = sdk("GET", "/2015-03-31/functions/hello", Map.of(), new byte[0]);
+
+    assertRefused(verify(signed, "lambda", "/2015-03-31/functions/x/../hello", null, null),
+        Failure.InvalidSignatureException, "The request path must not contain '.' or '..' segments.");
+    assertRefused(verify(signed, "lambda", "/2015-03-31/functions/x/%2E%2E/hello", null, null),
+        Failure.InvalidSignatureException, "The request path must not contain '.' or '..' segments.");
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   /** {@code pathAndQuery} on the test endpoint, signed by the SDK with {@link #KEY} for lambda at {@link #NOW}. */

@@ -228,10 +228,16 @@ public final class Isolation {
    * rootless containers, whose processes would pass for sandboxes), or null.
    */
   static String uidRangeTaken(long first, long last) {
-    for (String file : List.of("/etc/passwd", "/etc/subuid", "/etc/subgid")) {
+    return uidRangeTaken(first, last, List.of(Path.of("/etc/passwd"), Path.of("/etc/subuid"), Path.of("/etc/subgid")));
+  }
+
+  /** As above, over {@code files} in passwd (a name ending in "passwd") or subuid format. */
+  static String uidRangeTaken(long first, long last, List<Path> files) {
+    for (Path path : files) {
+      String file = path.toString();
       List<String> lines;
       try {
-        lines = Files.readAllLines(Path.of(file));
+        lines = Files.readAllLines(path);
       } catch (IOException e) {
         continue;
       }
@@ -240,7 +246,7 @@ public final class Isolation {
         try {
           long start;
           long count;
-          if (file.equals("/etc/passwd")) {
+          if (file.endsWith("passwd")) {
             if (f.length < 3) {
               continue;
             }
