@@ -49,7 +49,36 @@ public final class BubblewrapLauncher implements SandboxLauncher {
     this.confinement = confinement;
     this.groups = confinement != null && confinement.cgroups() != null
         ? new Cgroups.Group[confinement.settings().slots()] : null;
-    this.systemBinds = systemBinds();
+    // Pool uids cannot read root's secrets anyway (file modes); without the pool the sandbox is
+    // root on the host, and the files are masked.
+    this.systemBinds = systemBinds(confinement == null || confinement.setpriv() == null);
+    if (groups != null) {
+      // A slot's groups are made on its first use (four mkdirs on v1): make the first few ahead.
+      Thread warm = new Thread(() -> {
+        for (int slot = 0; slot < Math.min(WARM_GROUPS, groups.length); slot++) {
+          try {
+            groupOf(slot);
+          } catch (IOException | RuntimeException e) {
+            return;  // reserve() reports it when it matters
+          }
+        }
+      }, "lamina-cgroup-warm-up");
+      warm.setDaemon(true);
+      warm.start();
+    }
+  }
+
+  private static final int WARM_GROUPS = 32;
+
+  private Cgroups.Group groupOf(int slot) throws IOException {
+    synchronized (groups) {
+      Cgroups.Group group = groups[slot];
+      if (group == null) {
+        group = confinement.cgroups().group(slot);
+        groups[slot] = group;
+      }
+      return group;
+    }
   }
 
   /** The bwrap binary if it is installed and can create namespaces here, else null. */
@@ -98,13 +127,7 @@ public final class BubblewrapLauncher implements SandboxLauncher {
     try {
       Cgroups.Group group = null;
       if (groups != null) {
-        synchronized (groups) {
-          group = groups[claim.index()];
-          if (group == null) {
-            group = confinement.cgroups().group(claim.index());
-            groups[claim.index()] = group;
-          }
-        }
+        group = groupOf(claim.index());
         group.prepare(memoryMb * MIB, confinement.settings().pidsMax());
       }
       return new PoolSlot(claim, group, memoryMb);
@@ -243,7 +266,7 @@ public final class BubblewrapLauncher implements SandboxLauncher {
   }
 
   /** /bin, /lib… as this host has them (links into /usr or directories), and masks over secrets. */
-  private static List<String> systemBinds() {
+  private static List<String> systemBinds(boolean maskSecrets) {
     List<String> binds = new ArrayList<>();
     for (String dir : List.of("/bin", "/sbin", "/lib", "/lib64", "/lib32")) {
       Path p = Path.of(dir);
@@ -258,7 +281,7 @@ public final class BubblewrapLauncher implements SandboxLauncher {
       }
     }
     for (String secret : List.of("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers")) {
-      if (Files.exists(Path.of(secret))) {
+      if (maskSecrets && Files.exists(Path.of(secret))) {
         binds.addAll(List.of("--ro-bind", "/dev/null", secret));
       }
     }

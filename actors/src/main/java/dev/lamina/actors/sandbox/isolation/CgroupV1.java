@@ -63,13 +63,6 @@ final class CgroupV1 extends Cgroups {
         throw new IOException("cgroup " + freezer + " still has processes");
       }
       write(freezer.resolve("freezer.state"), "THAWED");  // a kill interrupted mid-way leaves it frozen
-      // The previous sandbox's page cache stays charged to the group: drop it, so this one's
-      // "Max Memory Used" is its own.
-      try {
-        write(memory.resolve("memory.force_empty"), "0");
-      } catch (IOException e) {
-        // pages that cannot be reclaimed now stay; the peak below is reset regardless
-      }
       // A lower memory+swap limit would refuse the new memory limit: lift it first, then match it
       // (no swapping either way). Hosts without swap accounting have no memsw files.
       Path memsw = memory.resolve("memory.memsw.limit_in_bytes");
@@ -123,7 +116,17 @@ final class CgroupV1 extends Cgroups {
     @Override
     public boolean awaitEmpty(Duration max) {
       Path procs = freezer.resolve("cgroup.procs");
-      return Cgroups.awaitEmpty(() -> pids(procs).isEmpty(), this::killAll, max);
+      boolean empty = Cgroups.awaitEmpty(() -> pids(procs).isEmpty(), this::killAll, max);
+      if (empty) {
+        // The page cache the sandbox used stays charged to the group: drop it now, off the next
+        // sandbox's cold start, so that its "Max Memory Used" is its own.
+        try {
+          write(memory.resolve("memory.force_empty"), "0");
+        } catch (IOException e) {
+          // what cannot be reclaimed stays; the next peak is reset in prepare regardless
+        }
+      }
+      return empty;
     }
 
     @Override
