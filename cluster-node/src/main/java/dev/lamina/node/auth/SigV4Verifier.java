@@ -98,11 +98,11 @@ public final class SigV4Verifier {
     private final String signature;
     private final boolean unsignedPayload;
     private final boolean presigned;
-    private final Map<String, List<String>> spellings;
+    private final java.util.function.Supplier<Map<String, List<String>>> spellings;
 
     private Pending(AccessKey key, String method, String canonicalUri, String canonicalQuery,
         Map<String, String> signedHeaders, String amzDate, String scope, byte[] signingKey, String signature,
-        boolean unsignedPayload, boolean presigned, Map<String, List<String>> spellings) {
+        boolean unsignedPayload, boolean presigned, java.util.function.Supplier<Map<String, List<String>>> spellings) {
       this.spellings = spellings;
       this.key = key;
       this.method = method;
@@ -330,18 +330,24 @@ public final class SigV4Verifier {
       return new Refused(Failure.UnrecognizedClientException, UNKNOWN_KEY);
     }
     Map<String, String> headers = new TreeMap<>();
-    Map<String, List<String>> spellings = new TreeMap<>();
     for (String name : signedNames) {
       if (name.isEmpty()) {
         continue;
       }
       String value = request.header(name);
       headers.put(name, value == null ? "" : SigV4.canonicalHeaderValue(value));
-      List<String> others = request.spellings(name);
-      if (!others.isEmpty()) {
-        spellings.put(name, others);
-      }
     }
+    // Other spellings of a header are tried only when the signature does not match as received.
+    java.util.function.Supplier<Map<String, List<String>>> spellings = () -> {
+      Map<String, List<String>> others = new TreeMap<>();
+      for (String name : signedNames) {
+        List<String> spelled = name.isEmpty() ? List.of() : request.spellings(name);
+        if (!spelled.isEmpty()) {
+          others.put(name, spelled);
+        }
+      }
+      return others;
+    };
     byte[] signingKey = signingKeys.get(new SigningScope(key.secretAccessKey(), c[1], c[2], c[3]));
     if (signingKey == null) {
       signingKey = SigV4.signingKey(key.secretAccessKey(), c[1], c[2], c[3]);
@@ -371,7 +377,7 @@ public final class SigV4Verifier {
         return new Accepted(p.key);
       }
     }
-    for (Map.Entry<String, List<String>> header : p.spellings.entrySet()) {
+    for (Map.Entry<String, List<String>> header : p.spellings.get().entrySet()) {
       for (String spelling : header.getValue()) {
         Map<String, String> respelled = new TreeMap<>(p.signedHeaders);
         respelled.put(header.getKey(), SigV4.canonicalHeaderValue(spelling));

@@ -9,7 +9,9 @@ import dev.lamina.node.testing.TestNode;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -148,6 +150,41 @@ public final class InvokeBenchmark {
         }
         rows.add(row("Lamina: warm invoke, accounting on (alternating with the next row)", on));
         rows.add(row("Lamina: warm invoke, accounting off, second node (alternating)", off));
+      }
+
+      // What authentication costs: DryRun signed to this node and unsigned to a node with
+      // lamina.auth.enabled = false, alternating; and the client's signing alone (no network).
+      try (TestNode open = TestNode.start(Files.createTempDirectory("lamina-bench-open-"), true,
+          com.typesafe.config.ConfigFactory.parseString("lamina.auth.enabled = false")
+              .withFallback(com.typesafe.config.ConfigFactory.systemProperties()))) {
+        Functions.create(open.lambda(), "warm", "python3.12", "noop.handler", noop);
+        String signedUrl = node.endpoint() + "/2015-03-31/functions/warm/invocations";
+        HttpRequest unsigned = HttpRequest.newBuilder(URI.create(open.endpoint() + "/2015-03-31/functions/warm/invocations"))
+            .header("X-Amz-Invocation-Type", "DryRun").POST(HttpRequest.BodyPublishers.ofString("{}")).build();
+        List<Double> signedRows = new ArrayList<>();
+        List<Double> unsignedRows = new ArrayList<>();
+        List<Double> signing = new ArrayList<>();
+        for (int i = 0; i < WARM_UP + warm; i++) {
+          long t = System.nanoTime();
+          HttpRequest request = SignedHttp.request("POST", signedUrl, Map.of("X-Amz-Invocation-Type", "DryRun"), "{}");
+          double signMs = ms(t);
+          int a = http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode();
+          double signedMs = ms(t);
+          t = System.nanoTime();
+          int b = http.send(unsigned, HttpResponse.BodyHandlers.ofString()).statusCode();
+          double unsignedMs = ms(t);
+          if (a != 204 || b != 204) {
+            throw new IllegalStateException("DryRun failed: " + a + " / " + b);
+          }
+          if (i >= WARM_UP) {
+            signing.add(signMs);
+            signedRows.add(signedMs);
+            unsignedRows.add(unsignedMs);
+          }
+        }
+        rows.add(row("Lamina: DryRun, signed by the client and verified (alternating with the next row)", signedRows));
+        rows.add(row("Lamina: DryRun, unsigned, node with lamina.auth.enabled = false (alternating)", unsignedRows));
+        rows.add(row("client only: signing that request (the AWS SDK v2 signer), within the first row", signing));
       }
     }
 
