@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.ConfigFactory;
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
 import dev.lamina.node.testing.TestNode;
@@ -38,15 +37,6 @@ final class Hostile {
   static final String HANDLER = "hostile.handler";
 
   private Hostile() {}
-
-  /**
-   * A node whose sandboxes are confined as {@code mode} says. In {@code strict} the node refuses
-   * to start when this host lacks a layer, so a missing layer fails the whole class loudly.
-   */
-  static TestNode node(String mode) throws IOException {
-    return TestNode.start(Files.createTempDirectory("lamina-isolation-"), true,
-        ConfigFactory.parseString("lamina.sandbox.isolation = " + mode));
-  }
 
   /**
    * Creates a hostile function with its own code (so its own code digest and directory): the

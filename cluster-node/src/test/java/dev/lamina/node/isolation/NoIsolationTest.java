@@ -11,10 +11,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import dev.lamina.node.testing.NodeConfig;
+import dev.lamina.node.testing.NodePerClass;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 
 /**
@@ -23,24 +24,13 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
  * /etc/shadow, and may ptrace: the isolation tests would catch a missing layer. Only harmless
  * attempts run here, as they run as the node's own user on the host.
  */
+@ExtendWith(NodePerClass.class)
+@NodeConfig("lamina.sandbox.isolation = none")
 @Timeout(120)
 class NoIsolationTest {
 
   static TestNode node;
   static LambdaClient lambda;
-
-  @BeforeAll
-  static void startUnconfinedNode() throws Exception {
-    node = Hostile.node("none");
-    lambda = node.lambda();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    if (node != null) {
-      node.close();
-    }
-  }
 
   @Test
   void withoutIsolationTheSameAttackerReadsTheDataDirectoryAnotherFunctionsCodeAndShadow() throws Exception {

@@ -19,11 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import dev.lamina.node.testing.NodeConfig;
+import dev.lamina.node.testing.NodePerClass;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 
 /**
@@ -34,24 +35,13 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
  * each assertion fails when the layer that should stop the attacker is missing
  * ({@link NoIsolationTest} runs the same attacker without isolation).
  */
+@ExtendWith(NodePerClass.class)
+@NodeConfig("lamina.sandbox.isolation = strict")
 @Timeout(120)
 class SandboxIsolationTest {
 
   static TestNode node;
   static LambdaClient lambda;
-
-  @BeforeAll
-  static void startStrictNode() throws Exception {
-    node = Hostile.node("strict");
-    lambda = node.lambda();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    if (node != null) {
-      node.close();
-    }
-  }
 
   @Test
   void healthShowsStrictModeWithEveryLayerOn() throws Exception {

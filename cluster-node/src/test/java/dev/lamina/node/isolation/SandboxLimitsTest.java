@@ -14,10 +14,11 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import dev.lamina.node.testing.NodeConfig;
+import dev.lamina.node.testing.NodePerClass;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
@@ -27,6 +28,8 @@ import software.amazon.awssdk.services.lambda.model.InvokeResponse;
  * kill reported as such), /tmp (EphemeralStorage) and CPU (1 vCPU per 1769 MB). Each limit is hit
  * for real, and the node and the other functions carry on.
  */
+@ExtendWith(NodePerClass.class)
+@NodeConfig("lamina.sandbox.isolation = strict")
 @Timeout(180)
 class SandboxLimitsTest {
 
@@ -34,19 +37,6 @@ class SandboxLimitsTest {
 
   static TestNode node;
   static LambdaClient lambda;
-
-  @BeforeAll
-  static void startStrictNode() throws Exception {
-    node = Hostile.node("strict");
-    lambda = node.lambda();
-  }
-
-  @AfterAll
-  static void stopNode() {
-    if (node != null) {
-      node.close();
-    }
-  }
 
   @Test
   void forkBombStopsAtThePidsLimitAndTheSandboxLeavesNothingBehind() throws Exception {

@@ -19,6 +19,8 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
  *   static LambdaClient lambda;
  * }
  * }</pre>
+ *
+ * <p>{@link NodeConfig} on the class gives the node configuration of its own.
  */
 public final class NodePerClass implements BeforeAllCallback, AfterAllCallback {
 
@@ -26,9 +28,12 @@ public final class NodePerClass implements BeforeAllCallback, AfterAllCallback {
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    TestNode node = TestNode.start();
-    context.getStore(NAMESPACE).put(TestNode.class, node);
     Class<?> testClass = context.getRequiredTestClass();
+    NodeConfig config = testClass.getAnnotation(NodeConfig.class);
+    TestNode node = config == null ? TestNode.start()
+        : TestNode.start(java.nio.file.Files.createTempDirectory("lamina-test-"), true,
+            com.typesafe.config.ConfigFactory.parseString(config.value()));
+    context.getStore(NAMESPACE).put(TestNode.class, node);
     for (Field field : testClass.getDeclaredFields()) {
       if (!Modifier.isStatic(field.getModifiers())) {
         continue;
