@@ -71,3 +71,15 @@ def exit_soon(event, context):
 def echo(event, context):
     print("echo", event)
     return event
+
+
+def misbehave(event, context):
+    """Does what event['do'] says: 'throw', 'timeout' (sleeps past any timeout), 'exit' (the runtime dies) or answers."""
+    action = event.get("do")
+    if action == "throw":
+        raise RuntimeError("asked to throw")
+    if action == "timeout":
+        time.sleep(3600)
+    if action == "exit":
+        os._exit(3)
+    return {"sandbox": SANDBOX_ID}
