@@ -1,0 +1,122 @@
+package dev.lamina.loadtests;
+
+import static io.gatling.javaapi.core.CoreDsl.constantUsersPerSec;
+import static io.gatling.javaapi.core.CoreDsl.exec;
+import static io.gatling.javaapi.core.CoreDsl.forAll;
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+import static io.gatling.javaapi.http.HttpDsl.status;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Asynchronous flood: {@code Event} invocations of a python no-op at a fixed {@code rate} per
+ * second (default 200) for {@code duration} seconds (default 30), each a new client connection's
+ * worth of work in an open model. Every request must be accepted (202: the event is durable when
+ * it returns). The sampler reads the function's accepted events and finished invocations every
+ * 50 ms until every accepted event has run (at most {@code drainSeconds}, default 120): the two
+ * curves give the accept rate and, event by event in order, the lag from its acceptance to its
+ * completion (the queue is per function and roughly FIFO; the lag's resolution is the 50 ms
+ * sampling period).
+ */
+public class AsyncFlood extends LaminaSimulation {
+
+  private static final String FUNCTION = "lt-async";
+  private final int rate = Target.intOption("rate", 200);
+  private final Duration duration = Target.durationOption("duration", Duration.ofSeconds(30));
+  private final Duration drain = Target.durationOption("drainSeconds", Duration.ofSeconds(120));
+  private MetricsSampler sampler;
+
+  {
+    var events = scenario("events").exec(timed("accept", exec(invoke("event", FUNCTION, "{}")
+        .header("X-Amz-Invocation-Type", "Event").check(status().is(202)))));
+    setUp(events.injectOpen(constantUsersPerSec(rate).during(duration))).protocols(protocol())
+        .assertions(forAll().failedRequests().count().is(0L));
+  }
+
+  @Override
+  public void before() {
+    api.recreate(Runtimes.PYTHON.noop(api, FUNCTION, 128));
+    api.invoke(FUNCTION, "{}", Map.of()); // the first environment exists before the flood
+    // The counters count from the node's start; the first sample is the baseline.
+    sampler = new MetricsSampler(api, 50)
+        .sum("accepted", "lamina_events_accepted_total", Map.of("function", FUNCTION))
+        .sum("completed", "lamina_invocations_total", Map.of("function", FUNCTION, "outcome", "success"))
+        .sum("queued", "lamina_events_queued", Map.of("function", FUNCTION))
+        .start();
+  }
+
+  @Override
+  public void after() {
+    int accepted = results.samples("accept").length;
+    double acceptedBase = sampler.rows().get(0)[1];
+    double completedBase = sampler.rows().get(0)[2];
+    long deadline = System.nanoTime() + drain.toNanos();
+    while (System.nanoTime() < deadline && lastValue("completed") < completedBase + accepted) {
+      sleep(50);
+    }
+    sampler.close();
+    List<double[]> rows = sampler.rows();
+    for (double lag : lags(rows, 1, 2)) {
+      results.add("lag", lag);
+    }
+    double firstAccept = firstTime(rows, 1, acceptedBase + 1);
+    double lastAccept = firstTime(rows, 1, acceptedBase + accepted);
+    results.put("rate", rate).put("seconds", duration.toMillis() / 1000.0).put("accepted", accepted)
+        .put("acceptedPerSecond", (accepted - 1) / (lastAccept - firstAccept))
+        .put("completed", rows.get(rows.size() - 1)[2] - completedBase)
+        .put("drainAfterLastAcceptMs", (firstTime(rows, 2, completedBase + accepted) - lastAccept) * 1000)
+        .table("events", sampler.names(), rows);
+    super.after();
+  }
+
+  /**
+   * Event by event (counted from the first sample's values), the time between the sample where
+   * the accepted count (column {@code acceptedColumn}) reached it and the one where the completed
+   * count (column {@code doneColumn}) did, in ms; events not completed by the last sample are left out.
+   */
+  static double[] lags(List<double[]> rows, int acceptedColumn, int doneColumn) {
+    List<Double> lags = new ArrayList<>();
+    if (rows.isEmpty()) {
+      return new double[0];
+    }
+    double acceptedBase = rows.get(0)[acceptedColumn];
+    double doneBase = rows.get(0)[doneColumn];
+    double total = rows.get(rows.size() - 1)[acceptedColumn] - acceptedBase;
+    int a = 0;
+    int d = 0;
+    for (int n = 1; n <= total; n++) {
+      while (a < rows.size() && rows.get(a)[acceptedColumn] - acceptedBase < n) {
+        a++;
+      }
+      while (d < rows.size() && rows.get(d)[doneColumn] - doneBase < n) {
+        d++;
+      }
+      if (a == rows.size() || d == rows.size()) {
+        break;
+      }
+      lags.add(Math.max(0, rows.get(d)[0] - rows.get(a)[0]) * 1000);
+    }
+    return lags.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+
+  private static double firstTime(List<double[]> rows, int column, double atLeast) {
+    return rows.stream().filter(r -> r[column] >= atLeast).mapToDouble(r -> r[0]).findFirst().orElse(Double.NaN);
+  }
+
+  private double lastValue(String probe) {
+    sampler.sampleOnce();
+    List<double[]> rows = sampler.rows();
+    return rows.get(rows.size() - 1)[sampler.names().indexOf(probe) + 1];
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
