@@ -1,30 +1,22 @@
 package dev.lamina.node.bench;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import static dev.lamina.node.bench.Floors.ms;
+import static dev.lamina.node.bench.Floors.row;
+
 import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.Functions;
 import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import software.amazon.awssdk.core.SdkBytes;
 
 /**
@@ -32,8 +24,8 @@ import software.amazon.awssdk.core.SdkBytes;
  * {@code bench/invoke-benchmark}). Prints a Markdown table for BENCHMARKS.md.
  *
  * <ul>
- *   <li>floor: bare {@code python3 -S -c pass} process start;
- *   <li>floor: Lamina's python bootstrap against a minimal Runtime API endpoint (JDK HttpServer, no
+ *   <li>the python floors of {@link Floors}: bare {@code python3 -S -c pass} process start;
+ *       Lamina's python bootstrap against a minimal Runtime API endpoint (JDK HttpServer, no
  *       platform in between) — cold start to first {@code /next}, and the warm event→response
  *       round trip;
  *   <li>Lamina: cold invoke of a python no-op through the HTTP API (client-observed, and the
@@ -42,7 +34,6 @@ import software.amazon.awssdk.core.SdkBytes;
  */
 public final class InvokeBenchmark {
 
-  private static final int STARTS = 30;
   private static final int COLD_FUNCTIONS = 15;
   private static final int WARM_UP = 3000;
 
@@ -51,30 +42,17 @@ public final class InvokeBenchmark {
     boolean floors = args.length < 2 || !args[1].equals("--no-floors");
     List<String[]> rows = new ArrayList<>();
 
-    List<Double> pythonStart = new ArrayList<>();
     if (floors) {
-    for (int i = 0; i < STARTS; i++) {
-      long t = System.nanoTime();
-      Process p = new ProcessBuilder("/usr/bin/python3", "-S", "-c", "pass").start();
-      p.waitFor();
-      pythonStart.add(ms(t));
-    }
-    rows.add(row("floor: `python3 -S -c pass` process start", pythonStart));
-
-    Path runtime = Files.createTempDirectory("lamina-bench-runtime");
-    Files.copy(InvokeBenchmark.class.getClassLoader().getResourceAsStream("lamina-runtimes/python/bootstrap.py"),
-        runtime.resolve("bootstrap.py"));
-    List<Double> stubCold = new ArrayList<>();
-    List<Double> stubWarm = new ArrayList<>();
-    for (int i = 0; i < 10; i++) {
-      // A fresh endpoint per process: a dead runtime's parked /next must not swallow the next event.
-      try (StubRuntimeApi stub = new StubRuntimeApi()) {
-        stubCold.add(stub.coldStart(runtime, Examples.dir().resolve("python/noop"), i == 9 ? warm : 0, stubWarm));
+      try (Floors measuring = Floors.prepare(Floors.DEFAULT_MEMORY_MB)) {
+        Floors.Counts d = Floors.Counts.defaults(Floors.Family.PYTHON);
+        Floors.Measured python = measuring.measure(Floors.Family.PYTHON,
+            new Floors.Counts(d.starts(), d.colds(), d.warmUp(), warm));
+        rows.add(row("floor: `python3 -S -c pass` process start", python.processStart().samples()));
+        rows.add(row("floor: bootstrap cold start to first `/next`, minimal endpoint, no sandbox",
+            python.bootstrapCold().samples()));
+        rows.add(row("floor: warm Runtime API round trip (event → response), minimal endpoint",
+            python.runtimeApiRoundTrip().samples()));
       }
-    }
-    rows.add(row("floor: bootstrap cold start to first `/next`, minimal endpoint, no sandbox", stubCold));
-    rows.add(row("floor: warm Runtime API round trip (event → response), minimal endpoint", stubWarm));
-    TestNode.deleteTree(runtime);
     }
 
     // -D overrides (e.g. dispatcher settings) reach the node, for experiments.
@@ -221,112 +199,5 @@ public final class InvokeBenchmark {
       throw new IllegalStateException("invoke failed: " + r.statusCode() + " " + r.body());
     }
     return r;
-  }
-
-  static String[] row(String what, List<Double> samples) {
-    List<Double> s = new ArrayList<>(samples);
-    Collections.sort(s);
-    return new String[] {what, Integer.toString(s.size()), fmt(pct(s, 0.50)), fmt(pct(s, 0.99)), fmt(s.get(0))};
-  }
-
-  private static double pct(List<Double> sorted, double p) {
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
-  }
-
-  private static String fmt(double v) {
-    return String.format(java.util.Locale.ROOT, v < 10 ? "%.3f" : "%.1f", v);
-  }
-
-  static double ms(long startNanos) {
-    return (System.nanoTime() - startNanos) / 1e6;
-  }
-
-  /** The smallest possible Runtime API: hands out queued events, records responses. */
-  private static final class StubRuntimeApi implements AutoCloseable {
-    private final HttpServer server;
-    private final BlockingQueue<String> events = new ArrayBlockingQueue<>(1);
-    private final BlockingQueue<Long> nextCalls = new ArrayBlockingQueue<>(16);
-    private final BlockingQueue<Long> responses = new ArrayBlockingQueue<>(16);
-
-    StubRuntimeApi() throws IOException {
-      // The JDK server writes headers and body separately: without this, Nagle adds ~40 ms.
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-      server.setExecutor(Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "stub-runtime-api");
-        t.setDaemon(true);
-        return t;
-      }));
-      server.createContext("/2018-06-01/runtime/invocation/", this::handle);
-      server.start();
-    }
-
-    private void handle(HttpExchange ex) throws IOException {
-      String path = ex.getRequestURI().getPath();
-      if (path.endsWith("/next")) {
-        nextCalls.add(System.nanoTime());
-        try {
-          String id = events.take();
-          byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
-          ex.getResponseHeaders().add("Lambda-Runtime-Aws-Request-Id", id);
-          ex.getResponseHeaders().add("Lambda-Runtime-Deadline-Ms", Long.toString(System.currentTimeMillis() + 60000));
-          ex.getResponseHeaders().add("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:0:function:f");
-          ex.sendResponseHeaders(200, body.length);
-          try (OutputStream os = ex.getResponseBody()) {
-            os.write(body);
-          }
-        } catch (InterruptedException e) {
-          ex.sendResponseHeaders(500, -1);
-          ex.close();
-        }
-      } else {
-        ex.getRequestBody().readAllBytes();
-        responses.add(System.nanoTime());
-        byte[] ok = "{\"status\":\"OK\"}".getBytes(StandardCharsets.UTF_8);
-        ex.sendResponseHeaders(202, ok.length);
-        try (OutputStream os = ex.getResponseBody()) {
-          os.write(ok);
-        }
-      }
-    }
-
-    /** Starts the bootstrap, returns ms to its first /next; then runs {@code warm} round trips. */
-    double coldStart(Path runtime, Path code, int warm, List<Double> warmSamples) throws Exception {
-      nextCalls.clear();
-      responses.clear();
-      ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "-u", "-S", runtime.resolve("bootstrap.py").toString());
-      pb.environment().clear();
-      pb.environment().putAll(Map.of("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + server.getAddress().getPort(),
-          "_HANDLER", "noop.handler", "LAMBDA_TASK_ROOT", code.toString(), "PATH", "/usr/bin:/bin"));
-      pb.directory(code.toFile()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-      long t = System.nanoTime();
-      Process p = pb.start();
-      Long first = nextCalls.poll(30, TimeUnit.SECONDS);
-      if (first == null) {
-        p.destroyForcibly();
-        throw new IllegalStateException("the bootstrap never called /next");
-      }
-      double cold = (first - t) / 1e6;
-      for (int i = 0; i < warm + 1; i++) {
-        long sent = System.nanoTime();
-        events.put(UUID.randomUUID().toString());
-        Long answered = responses.poll(30, TimeUnit.SECONDS);
-        if (answered == null) {
-          p.destroyForcibly();
-          throw new IllegalStateException("the bootstrap never answered");
-        }
-        if (i > 0) {
-          warmSamples.add((answered - sent) / 1e6);
-        }
-        nextCalls.poll(30, TimeUnit.SECONDS);
-      }
-      p.destroyForcibly().waitFor();
-      return cold;
-    }
-
-    @Override
-    public void close() {
-      server.stop(0);
-    }
   }
 }

@@ -109,10 +109,10 @@ public final class IsolationBenchmark {
   }
 
   private static String[] row(String what, List<Double> samples) {
-    return InvokeBenchmark.row(what, samples);
+    return Floors.row(what, samples);
   }
 
   private static double ms(long startNanos) {
-    return InvokeBenchmark.ms(startNanos);
+    return Floors.ms(startNanos);
   }
 }

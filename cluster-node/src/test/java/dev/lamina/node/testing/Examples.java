@@ -99,6 +99,18 @@ public final class Examples {
    * {@code release}: a package built for a newer Java than the node's own.
    */
   public static SdkBytes javaHello(Path javac, int release) {
+    Path out = compileJava(javac, release);
+    byte[] zip = zipDirectory(out);
+    TestNode.deleteTree(out);
+    return SdkBytes.fromByteArray(zip);
+  }
+
+  /**
+   * Compiles {@code examples/java} (every handler there) against aws-lambda-java-core into a new
+   * temporary directory, as a user's build would; the caller deletes it. {@code javac} null: this
+   * JVM's compiler.
+   */
+  public static Path compileJava(Path javac, int release) {
     try {
       Path out = Files.createTempDirectory("lamina-java-example");
       Path core = Path.of(Context.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -121,9 +133,7 @@ public final class Examples {
       if (rc != 0) {
         throw new IllegalStateException("javac failed for examples/java");
       }
-      byte[] zip = zipDirectory(out);
-      TestNode.deleteTree(out);
-      return SdkBytes.fromByteArray(zip);
+      return out;
     } catch (IOException | URISyntaxException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {
