@@ -1,7 +1,6 @@
 package dev.lamina.loadtests;
 
 import static io.gatling.javaapi.core.CoreDsl.constantUsersPerSec;
-import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.forAll;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.status;
@@ -10,12 +9,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Asynchronous flood: {@code Event} invocations of a python no-op at a fixed {@code rate} per
- * second (default 200) for {@code duration} seconds (default 30), each a new client connection's
- * worth of work in an open model. Every request must be accepted (202: the event is durable when
- * it returns). The sampler reads the function's accepted events and finished invocations every
+ * second (default 200) for {@code duration} seconds (default 30), an open model over one shared
+ * connection pool (or a connection per event with {@code -DconnectionPerEvent=true}). Every request must be accepted (202: the event is durable when it returns);
+ * accept times of the first 5 s, while the function scales out from one environment, are kept
+ * apart from the steady state's. The sampler reads the function's accepted events and finished invocations every
  * 50 ms until every accepted event has run (at most {@code drainSeconds}, default 120): the two
  * curves give the accept rate and, event by event in order, the lag from its acceptance to its
  * completion (the queue is per function and roughly FIFO; the lag's resolution is the 50 ms
@@ -27,12 +28,25 @@ public class AsyncFlood extends LaminaSimulation {
   private final int rate = Target.intOption("rate", 200);
   private final Duration duration = Target.durationOption("duration", Duration.ofSeconds(30));
   private final Duration drain = Target.durationOption("drainSeconds", Duration.ofSeconds(120));
+  /** The flood's first seconds, while the function scales out from one environment, are reported apart. */
+  private static final long WARM_UP_NANOS = 5_000_000_000L;
+  private final AtomicLong floodStart = new AtomicLong();
   private MetricsSampler sampler;
 
   {
-    var events = scenario("events").exec(timed("accept", exec(invoke("event", FUNCTION, "{}")
-        .header("X-Amz-Invocation-Type", "Event").check(status().is(202)))));
-    setUp(events.injectOpen(constantUsersPerSec(rate).during(duration))).protocols(protocol())
+    var events = scenario("events")
+        .exec(session -> session.set("t0", System.nanoTime()))
+        .exec(invoke("event", FUNCTION, "{}").header("X-Amz-Invocation-Type", "Event").check(status().is(202)))
+        .exec(session -> {
+          long t0 = session.getLong("t0");
+          floodStart.compareAndSet(0, t0);
+          results.elapsed(t0 - floodStart.get() < WARM_UP_NANOS ? "accept, first 5 s" : "accept", t0);
+          return session;
+        });
+    // One client application with a connection pool (the SDK's way); -DconnectionPerEvent=true
+    // opens a new connection per event instead (many small clients).
+    setUp(events.injectOpen(constantUsersPerSec(rate).during(duration)))
+        .protocols(Boolean.getBoolean("connectionPerEvent") ? protocol() : protocol().shareConnections())
         .assertions(forAll().failedRequests().count().is(0L));
   }
 
@@ -45,12 +59,14 @@ public class AsyncFlood extends LaminaSimulation {
         .sum("accepted", "lamina_events_accepted_total", Map.of("function", FUNCTION))
         .sum("completed", "lamina_invocations_total", Map.of("function", FUNCTION, "outcome", "success"))
         .sum("queued", "lamina_events_queued", Map.of("function", FUNCTION))
+        .sum("environments", "lamina_sandboxes", Map.of("function", FUNCTION))
+        .sum("cold starts", "lamina_cold_starts_total", Map.of("function", FUNCTION))
         .start();
   }
 
   @Override
   public void after() {
-    int accepted = results.samples("accept").length;
+    int accepted = results.samples("accept").length + results.samples("accept, first 5 s").length;
     double acceptedBase = sampler.rows().get(0)[1];
     double completedBase = sampler.rows().get(0)[2];
     long deadline = System.nanoTime() + drain.toNanos();
@@ -67,6 +83,8 @@ public class AsyncFlood extends LaminaSimulation {
     results.put("rate", rate).put("seconds", duration.toMillis() / 1000.0).put("accepted", accepted)
         .put("acceptedPerSecond", (accepted - 1) / (lastAccept - firstAccept))
         .put("completed", rows.get(rows.size() - 1)[2] - completedBase)
+        .put("environmentsMax", sampler.max("environments"))
+        .put("coldStarts", rows.get(rows.size() - 1)[5] - rows.get(0)[5])
         .put("drainAfterLastAcceptMs", (firstTime(rows, 2, completedBase + accepted) - lastAccept) * 1000)
         .table("events", sampler.names(), rows);
     super.after();

@@ -71,6 +71,7 @@ public class ManyFunctions extends LaminaSimulation {
     sampler.sampleOnce();
     sampler.close();
     results.put("functions", functions).put("clients", clients).put("memoryMb", memoryMb)
+        .put("seconds", duration.toMillis() / 1000.0)
         .put("coldStarts", cold.get()).put("warm", warm.get()).put("throttles", throttles.get())
         .put("environmentsMax", sampler.max("environments"))
         .put("capacityMb", sampler.max("sandbox memory capacity (MB)"))

@@ -18,7 +18,8 @@ import java.util.Map;
  * Warm latency: one client, sequential invocations of a warm no-op function per runtime, each
  * function warmed first ({@code warmup} calls outside Gatling's statistics: a node runs for days,
  * and its first thousands of calls run partly interpreted). Every answer must be 200 with the
- * function's {@code {}} and no function error. {@code -Dp99Ms=5} adds a p99 assertion per runtime
+ * function's {@code {}} and no function error. A DryRun of the same request follows (204): the
+ * front end's share of a warm invocation, measured through the same client. {@code -Dp99Ms=5} adds a p99 assertion per runtime
  * (off by default: a shared CI machine's p99 says more about its neighbours than about Lamina).
  */
 public class WarmLatency extends LaminaSimulation {
@@ -35,6 +36,11 @@ public class WarmLatency extends LaminaSimulation {
               .check(status().is(200), header("X-Amz-Function-Error").notExists(), bodyString().is("{}")))))
           .injectOpen(atOnceUsers(1)));
     }
+    // The same request as a DryRun on the first runtime's function: HTTP, signature check,
+    // validation and the cached configuration — the front end's share, no sandbox.
+    chain.add(scenario("dry run").repeat(invocations).on(timed("dry run", exec(
+        invoke("dry run", name(runtimes.get(0)), "{}").header("X-Amz-Invocation-Type", "DryRun")
+            .check(status().is(204))))).injectOpen(atOnceUsers(1)));
     PopulationBuilder first = chain.get(0);
     for (PopulationBuilder next : chain.subList(1, chain.size())) {
       first = first.andThen(next);

@@ -71,6 +71,13 @@ public final class Report {
           floor.length == 0 ? "—" : ratio(pct(s, 50), pct(floor, 50)));
       series.add(new Charts.Series(runtime, null, s));
     }
+    double[] dry = samples(r, "dry run");
+    if (dry.length > 0) {
+      double[] python = samples(r, "python");
+      row("  DryRun of the same request (front end alone: HTTP, SigV4, validation, cached config), p50 / p99 (ms)",
+          pair(dry), python.length == 0 ? "—" : "python warm invoke " + pair(python),
+          python.length == 0 ? "—" : ratio(pct(dry, 50), pct(python, 50)));
+    }
     for (String runtime : List.of("python", "node")) {
       double[] floor = floorSamples(runtime + ".runtimeApiRoundTrip");
       if (floor.length > 0) {
@@ -150,6 +157,8 @@ public final class Report {
         s.length + " / " + fmt(v.path("coldStarts").asDouble(), 0) + " / " + fmt(v.path("throttles").asDouble(), 0),
         "—", "—");
     double[] bootstrap = floorSamples("python.bootstrapCold");
+    row("  cold starts per second, each evicting an idle environment when the memory is full",
+        fmt(v.path("coldStarts").asDouble() / v.path("seconds").asDouble(), 1), "—", "—");
     row("  latency, p50 / p99 (ms)", pair(s), bootstrap.length == 0 ? "—" : "bare bootstrap " + pair(bootstrap),
         bootstrap.length == 0 ? "—" : ratio(pct(s, 50), pct(bootstrap, 50)));
   }
@@ -182,11 +191,15 @@ public final class Report {
     }
     JsonNode v = r.path("values");
     double[] accept = samples(r, "accept");
+    double[] first = samples(r, "accept, first 5 s");
     double[] lag = samples(r, "lag");
     row("Event invocations offered at " + v.path("rate").asInt() + "/s for " + fmt(v.path("seconds").asDouble(), 0)
         + " s: accepted per second", fmt(v.path("acceptedPerSecond").asDouble(), 0), "—", "—");
     double[] warm = samples(read("WarmLatency.json"), "python");
-    row("  accept (202, durable), p50 / p99 (ms)", pair(accept), warm.length == 0 ? "—" : "warm sync invoke " + pair(warm),
+    row("  accept (202, durable) in the first 5 s, while the function scales out, p50 / p99 (ms); environments, cold starts",
+        pair(first) + "; " + fmt(v.path("environmentsMax").asDouble(), 0) + ", " + fmt(v.path("coldStarts").asDouble(), 0),
+        "—", "—");
+    row("  accept (202, durable) after that, p50 / p99 (ms)", pair(accept), warm.length == 0 ? "—" : "warm sync invoke " + pair(warm),
         warm.length == 0 ? "—" : ratio(pct(accept, 50), pct(warm, 50)));
     row("  accepted → completed lag, p50 / p99 / max (ms, 50 ms resolution); drain after the last accept (ms)",
         fmt(pct(lag, 50), 0) + " / " + fmt(pct(lag, 99), 0) + " / " + fmt(pct(lag, 100), 0) + "; "
@@ -219,14 +232,15 @@ public final class Report {
     if (idle == null) {
       return;
     }
-    row("node at idle: heap after a full GC / resident set (MB)", fmt(idle.path("heapUsedKiB").asDouble() / 1024, 1)
-        + " / " + fmt(idle.path("rssKiB").asDouble() / 1024, 0), "—", "—");
+    row("node at idle: heap after a full GC / resident set (MB); threads", fmt(idle.path("heapUsedKiB").asDouble() / 1024, 1)
+        + " / " + fmt(idle.path("rssKiB").asDouble() / 1024, 0) + "; " + idle.path("threads").asInt(), "—", "—");
     JsonNode ramp = read("memory-ramp.json");
     if (ramp != null && ramp.path("idleEnvironments").asDouble() > 0) {
       double n = ramp.path("idleEnvironments").asDouble();
-      row("node memory per idle environment (" + fmt(n, 0) + " idle): heap / resident set (KB)",
+      row("node memory per idle environment (" + fmt(n, 0) + " idle): heap / resident set (KB); threads",
           fmt((ramp.path("heapUsedKiB").asDouble() - idle.path("heapUsedKiB").asDouble()) / n, 1) + " / "
-              + fmt((ramp.path("rssKiB").asDouble() - idle.path("rssKiB").asDouble()) / n, 1), "—", "—");
+              + fmt((ramp.path("rssKiB").asDouble() - idle.path("rssKiB").asDouble()) / n, 1) + "; "
+              + fmt((ramp.path("threads").asDouble() - idle.path("threads").asDouble()) / n, 2), "—", "—");
     }
   }
 
