@@ -18,9 +18,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code coldStarts} single cold starts, one after another: a fresh python no-op function
  *       each (the client-observed first invocation, split into the runtime's init, the handler,
  *       and the platform's share — everything else);
- *   <li>a burst of {@code burst} simultaneous invocations of one idle function: how many cold
- *       starts and throttles (429, expected) it meets, and how long until all its environments
- *       are up (from the nodes' metrics, sampled every 20 ms, and from the last cold answer).
+ *   <li>a burst of {@code burst} simultaneous invocations of one idle function that sleeps
+ *       {@code burstSleepSeconds} (default 1, so that every call needs an environment of its own):
+ *       how many cold starts and throttles (429, expected) it meets, and how long until all its
+ *       environments are up (from the nodes' metrics, sampled every 20 ms, and from the last cold
+ *       answer, minus the sleep).
  * </ol>
  * Every single must be a cold start answered 200; every burst answer must be 200 or 429.
  */
@@ -28,6 +30,7 @@ public class ColdBurst extends LaminaSimulation {
 
   private final int singles = Target.intOption("coldStarts", 10);
   private final int burst = Target.intOption("burst", 100);
+  private final double burstSleep = Double.parseDouble(Target.option("burstSleepSeconds", "1"));
   private final String prefix = "lt-cold-" + Long.toString(System.currentTimeMillis(), 36) + "-";
   private final AtomicInteger nextSingle = new AtomicInteger();
   private final AtomicInteger burstCold = new AtomicInteger();
@@ -55,7 +58,8 @@ public class ColdBurst extends LaminaSimulation {
           burstStart.compareAndSet(0, System.nanoTime());
           return session;
         })
-        .exec(timed("burst", exec(invoke("burst", prefix + "burst", "{}").header("X-Amz-Log-Type", "Tail")
+        .exec(timed("burst", exec(invoke("burst", prefix + "burst", "{\"seconds\": " + burstSleep + "}")
+            .header("X-Amz-Log-Type", "Tail")
             .check(status().in(200, 429).saveAs("status"), header("X-Amz-Log-Result").optional().saveAs("log")))))
         .exec(session -> {
           if (session.getInt("status") == 429) {
@@ -79,7 +83,8 @@ public class ColdBurst extends LaminaSimulation {
     for (int i = 0; i < singles; i++) {
       api.recreate(Runtimes.PYTHON.noop(api, prefix + i, 128));
     }
-    api.recreate(Runtimes.PYTHON.noop(api, prefix + "burst", 128));
+    api.recreate(new LaminaApi.FunctionSpec(prefix + "burst", "python3.12", "probe.sleep",
+        api.zipExample("python/probe"), 128, 30));
     sampler = new MetricsSampler(api, 20)
         .sum("environments", "lamina_sandboxes", Map.of("function", prefix + "burst"))
         .start();
@@ -87,19 +92,17 @@ public class ColdBurst extends LaminaSimulation {
 
   @Override
   public void after() {
-    sampler.sampleOnce();
-    sampler.close();
+    sampler.finish();
     double max = sampler.max("environments");
     double start = sampler.seconds(burstStart.get());
-    double allUp = sampler.rows().stream().filter(r -> r[1] >= max && r[0] >= start).mapToDouble(r -> r[0])
-        .min().orElse(Double.NaN);
-    results.put("singles", singles).put("burst", burst)
+    double allUp = sampler.firstReaching("environments", max, start);
+    results.put("singles", singles).put("burst", burst).put("burstSleepSeconds", burstSleep)
         .put("burstColdStarts", burstCold.get()).put("burstWarm", burstWarm.get()).put("burstThrottles", throttles.get())
         .put("burstEnvironmentsMax", max)
         .put("burstStartSeconds", start)
         .put("burstEnvironmentsUpMs", (allUp - start) * 1000)
-        .put("burstLastColdAnswerMs", burstStart.get() == 0 || lastColdAnswer.get() == 0 ? Double.NaN
-            : (lastColdAnswer.get() - burstStart.get()) / 1e6)
+        .put("burstLastColdReadyMs", burstStart.get() == 0 || lastColdAnswer.get() == 0 ? Double.NaN
+            : (lastColdAnswer.get() - burstStart.get()) / 1e6 - burstSleep * 1000)
         .table("environments", sampler.names(), sampler.rows());
     super.after();
     for (int i = 0; i < singles; i++) {

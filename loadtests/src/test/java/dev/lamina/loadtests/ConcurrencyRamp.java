@@ -60,11 +60,10 @@ public class ConcurrencyRamp extends LaminaSimulation {
 
   @Override
   public void after() {
-    sampler.sampleOnce();
-    sampler.close();
+    sampler.finish();
     double max = sampler.max("environments");
-    double reached = sampler.rows().stream().filter(r -> r[2] >= peak).mapToDouble(r -> r[0]).min().orElse(Double.NaN);
-    double started = sampler.rows().stream().filter(r -> r[1] > 0).mapToDouble(r -> r[0]).min().orElse(Double.NaN);
+    double reached = sampler.firstReaching("environments", peak, 0);
+    double started = sampler.firstReaching("clients in flight", 1, 0);
     results.put("peak", peak).put("rampSeconds", ramp.toMillis() / 1000.0).put("holdSeconds", hold.toMillis() / 1000.0)
         .put("sleepSeconds", sleepSeconds).put("environmentsMax", max)
         .put("secondsToPeakEnvironments", reached - started)

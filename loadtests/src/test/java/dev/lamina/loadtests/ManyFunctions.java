@@ -68,8 +68,7 @@ public class ManyFunctions extends LaminaSimulation {
 
   @Override
   public void after() {
-    sampler.sampleOnce();
-    sampler.close();
+    sampler.finish();
     results.put("functions", functions).put("clients", clients).put("memoryMb", memoryMb)
         .put("seconds", duration.toMillis() / 1000.0)
         .put("coldStarts", cold.get()).put("warm", warm.get()).put("throttles", throttles.get())

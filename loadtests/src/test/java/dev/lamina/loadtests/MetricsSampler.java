@@ -94,6 +94,19 @@ public final class MetricsSampler implements AutoCloseable {
     }
   }
 
+  /** Takes a last sample and stops: the table then ends with the state after the load. */
+  public void finish() {
+    sampleOnce();
+    close();
+  }
+
+  /** The time (seconds) of the first sample at or after {@code from} where {@code probe} reached {@code atLeast}. */
+  public double firstReaching(String probe, double atLeast, double from) {
+    int column = names().indexOf(probe) + 1;
+    return rows().stream().filter(r -> r[0] >= from && r[column] >= atLeast).mapToDouble(r -> r[0]).findFirst()
+        .orElse(Double.NaN);
+  }
+
   /** The largest value a probe reached. */
   public double max(String name) {
     int column = names().indexOf(name) + 1;

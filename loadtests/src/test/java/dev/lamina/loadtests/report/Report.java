@@ -129,14 +129,16 @@ public final class Report {
     int burst = v.path("burst").asInt();
     double cold = v.path("burstColdStarts").asDouble();
     double perCore = bootstrap.length == 0 ? Double.NaN : cold * pct(bootstrap, 50) / Runtime.getRuntime().availableProcessors();
-    row("burst of " + burst + " at once on an idle function: cold starts / warm / throttled",
+    row("burst of " + burst + " at once on an idle python function (each call sleeps "
+            + fmt(v.path("burstSleepSeconds").asDouble() * 1000, 0) + " ms): cold starts / warm / throttled",
         fmt(cold, 0) + " / " + fmt(v.path("burstWarm").asDouble(), 0) + " / " + fmt(v.path("burstThrottles").asDouble(), 0),
         "—", "—");
-    row("  time until all its environments were up (metrics, 20 ms samples) / last cold answer (ms)",
-        fmt(v.path("burstEnvironmentsUpMs").asDouble(), 0) + " / " + fmt(v.path("burstLastColdAnswerMs").asDouble(), 0),
+    row("  time until all its environments were up: metrics (20 ms samples) / last cold answer minus the "
+            + fmt(v.path("burstSleepSeconds").asDouble() * 1000, 0) + " ms sleep (ms)",
+        fmt(v.path("burstEnvironmentsUpMs").asDouble(), 0) + " / " + fmt(v.path("burstLastColdReadyMs").asDouble(), 0),
         Double.isNaN(perCore) ? "—" : fmt(cold, 0) + " bare bootstraps on " + Runtime.getRuntime().availableProcessors()
             + " cores: " + fmt(perCore, 0),
-        Double.isNaN(perCore) ? "—" : ratio(v.path("burstLastColdAnswerMs").asDouble(), perCore));
+        Double.isNaN(perCore) ? "—" : ratio(v.path("burstLastColdReadyMs").asDouble(), perCore));
     Charts.bars(dir.resolve("cold-start.png"), "Python cold start, p50 (ms)", "ms",
         List.of("Lamina: first invocation", "floor: bare bootstrap to first /next"),
         List.of(new double[] {pct(platform, 50), pct(init, 50), pct(handler, 50)},
