@@ -1,7 +1,6 @@
 package dev.lamina.loadtests;
 
 import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
-import static io.gatling.javaapi.core.CoreDsl.bodyString;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.forAll;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
@@ -16,7 +15,8 @@ import io.gatling.javaapi.core.ChainBuilder;
  * {@code rounds} rounds (default 10), each misbehaviour gets Lambda's answer (200 with
  * {@code X-Amz-Function-Error: Unhandled}; "Task timed out after 1.00 seconds"; "Runtime exited")
  * and the very next invocation of the same function succeeds — on the same environment after a
- * throw, on a fresh one after a timeout or a crash. The next call's client-observed time is
+ * throw, on a fresh one after a timeout or a crash (checked by the environment id the probe
+ * returns). The next call's client-observed time is
  * recorded per kind (a fresh environment's includes its cold start).
  */
 public class Recovery extends LaminaSimulation {
@@ -25,10 +25,12 @@ public class Recovery extends LaminaSimulation {
   private final int rounds = Target.intOption("rounds", 10);
 
   {
-    var misbehaving = scenario("misbehaving").repeat(rounds).on(
-        misbehave("throw", "asked to throw"), next("after throw"),
-        misbehave("timeout", "Task timed out after 1.00 seconds"), next("after timeout"),
-        misbehave("exit", "Runtime exited with error: exit status 3"), next("after crash"));
+    var misbehaving = scenario("misbehaving")
+        .exec(invoke("first", FUNCTION, "{}").check(status().is(200), jsonPath("$.sandbox").saveAs("sandbox")))
+        .repeat(rounds).on(
+            misbehave("throw", "asked to throw"), next("after throw", true),
+            misbehave("timeout", "Task timed out after 1.00 seconds"), next("after timeout", false),
+            misbehave("exit", "Runtime exited with error: exit status 3"), next("after crash", false));
     setUp(misbehaving.injectOpen(atOnceUsers(1))).protocols(protocol())
         .assertions(forAll().failedRequests().count().is(0L));
   }
@@ -39,9 +41,18 @@ public class Recovery extends LaminaSimulation {
             jsonPath("$.errorMessage").transform(m -> m.contains(message)).is(true)));
   }
 
-  private ChainBuilder next(String series) {
+  /**
+   * The call after a misbehaviour: it must succeed, in the environment that ran the previous
+   * call ({@code sameEnvironment}: a function error keeps it, as Lambda does) or in a new one (a
+   * timeout or a crash resets it). The probe answers with its environment's id.
+   */
+  private ChainBuilder next(String series, boolean sameEnvironment) {
+    var environment = jsonPath("$.sandbox");
     return timed(series, exec(invoke(series, FUNCTION, "{}")
-        .check(status().is(200), header("X-Amz-Function-Error").notExists(), bodyString().exists())));
+        .check(status().is(200), header("X-Amz-Function-Error").notExists(),
+            sameEnvironment ? environment.is(session -> session.getString("sandbox"))
+                : environment.not(session -> session.getString("sandbox")),
+            environment.saveAs("sandbox"))));
   }
 
   @Override

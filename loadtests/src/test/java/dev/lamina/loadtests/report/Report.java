@@ -222,7 +222,7 @@ public final class Report {
       double[] s = samples(r, "after " + kind);
       double[] floor = kind.equals("throw") ? warm : cold;
       row("next invocation after the function's " + kind + " (" + r.path("values").path("rounds").asInt()
-              + " rounds, all succeeded), p50 / max (ms)",
+              + " rounds, all succeeded, " + (kind.equals("throw") ? "same" : "new") + " environment), p50 / max (ms)",
           fmt(pct(s, 50), 1) + " / " + fmt(pct(s, 100), 1),
           floor.length == 0 ? "—" : (kind.equals("throw") ? "warm invoke " : "cold start ") + fmt(pct(floor, 50), 1),
           floor.length == 0 ? "—" : ratio(pct(s, 50), pct(floor, 50)));
