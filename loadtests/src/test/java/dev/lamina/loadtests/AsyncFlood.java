@@ -35,12 +35,17 @@ public class AsyncFlood extends LaminaSimulation {
 
   {
     var events = scenario("events")
-        .exec(session -> session.set("t0", System.nanoTime()))
+        .exec(session -> {
+          long t0 = System.nanoTime();
+          floodStart.compareAndSet(0, t0);
+          return session.set("t0", t0);
+        })
         .exec(invoke("event", FUNCTION, "{}").header("X-Amz-Invocation-Type", "Event").check(status().is(202)))
         .exec(session -> {
           long t0 = session.getLong("t0");
-          floodStart.compareAndSet(0, t0);
-          results.elapsed(t0 - floodStart.get() < WARM_UP_NANOS ? "accept, first 5 s" : "accept", t0);
+          if (!session.isFailed()) {
+            results.elapsed(t0 - floodStart.get() < WARM_UP_NANOS ? "accept, first 5 s" : "accept", t0);
+          }
           return session;
         });
     // One client application with a connection pool (the SDK's way); -DconnectionPerEvent=true
@@ -54,7 +59,7 @@ public class AsyncFlood extends LaminaSimulation {
   public void before() {
     api.recreate(Runtimes.PYTHON.noop(api, FUNCTION, 128));
     api.invoke(FUNCTION, "{}", Map.of()); // the first environment exists before the flood
-    // The counters count from the node's start; the first sample is the baseline.
+    // The first sample is the baseline of the counters (they count per function since it was created).
     sampler = new MetricsSampler(api, 50)
         .sum("accepted", "lamina_events_accepted_total", Map.of("function", FUNCTION))
         .sum("completed", "lamina_invocations_total", Map.of("function", FUNCTION, "outcome", "success"))
@@ -78,16 +83,22 @@ public class AsyncFlood extends LaminaSimulation {
     for (double lag : lags(rows, 1, 2)) {
       results.add("lag", lag);
     }
-    double firstAccept = firstTime(rows, 1, acceptedBase + 1);
-    double lastAccept = firstTime(rows, 1, acceptedBase + accepted);
+    double firstAccept = sampler.firstReaching("accepted", acceptedBase + 1, 0);
+    double lastAccept = sampler.firstReaching("accepted", acceptedBase + accepted, 0);
+    double completed = rows.get(rows.size() - 1)[2] - completedBase;
     results.put("rate", rate).put("seconds", duration.toMillis() / 1000.0).put("accepted", accepted)
         .put("acceptedPerSecond", (accepted - 1) / (lastAccept - firstAccept))
-        .put("completed", rows.get(rows.size() - 1)[2] - completedBase)
+        .put("completed", completed)
         .put("environmentsMax", sampler.max("environments"))
         .put("coldStarts", rows.get(rows.size() - 1)[5] - rows.get(0)[5])
-        .put("drainAfterLastAcceptMs", (firstTime(rows, 2, completedBase + accepted) - lastAccept) * 1000)
+        .put("drainAfterLastAcceptMs", (sampler.firstReaching("completed", completedBase + accepted, 0) - lastAccept) * 1000)
         .table("events", sampler.names(), rows);
     super.after();
+    api.delete(FUNCTION);
+    if (completed < accepted) { // fails the simulation: an accepted event was not run
+      throw new IllegalStateException((int) (accepted - completed) + " of " + accepted + " accepted events did not run within "
+          + drain.toSeconds() + " s");
+    }
   }
 
   /**
@@ -118,10 +129,6 @@ public class AsyncFlood extends LaminaSimulation {
       lags.add(Math.max(0, rows.get(d)[0] - rows.get(a)[0]) * 1000);
     }
     return lags.stream().mapToDouble(Double::doubleValue).toArray();
-  }
-
-  private static double firstTime(List<double[]> rows, int column, double atLeast) {
-    return rows.stream().filter(r -> r[column] >= atLeast).mapToDouble(r -> r[0]).findFirst().orElse(Double.NaN);
   }
 
   private double lastValue(String probe) {

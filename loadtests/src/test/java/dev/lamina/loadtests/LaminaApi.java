@@ -17,13 +17,14 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
  * The set-up side of a simulation: creates the functions it loads, reads the node's metrics, and
- * makes the odd invocation outside Gatling (warm-up, the precise latency probe). Plain
+ * makes the invocations that must not count in Gatling's statistics (warm-up). Plain
  * {@code java.net.http} with the SDK's signer, so set-up never counts in Gatling's statistics.
  */
 public final class LaminaApi {
@@ -66,16 +67,6 @@ public final class LaminaApi {
     }
   }
 
-  /** PutFunctionConcurrency: reserves {@code n} of the account's concurrency for {@code function}. */
-  public void reserveConcurrency(String function, int n) {
-    HttpResponse<String> r = send("PUT", "/2017-10-31/functions/" + function + "/concurrency",
-        Map.of("Content-Type", "application/json"),
-        ("{\"ReservedConcurrentExecutions\":" + n + "}").getBytes(StandardCharsets.UTF_8));
-    if (r.statusCode() != 200) {
-      throw new IllegalStateException("PutFunctionConcurrency " + function + ": " + r.statusCode() + " " + r.body());
-    }
-  }
-
   /** A synchronous invocation; fails unless it answers 200 without a function error. */
   public HttpResponse<String> invoke(String function, String payload, Map<String, String> headers) {
     HttpResponse<String> r = send("POST", "/2015-03-31/functions/" + function + "/invocations", headers,
@@ -86,20 +77,23 @@ public final class LaminaApi {
     return r;
   }
 
-  /** The Prometheus text of every node's /metrics (open, unsigned: what a scraper reads). */
+  /**
+   * The Prometheus text of every node's /metrics (open, unsigned: what a scraper reads); null in
+   * place of a node that did not answer.
+   */
   public List<String> metrics() {
     return target.urls().stream().map(url -> {
       try {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/metrics")).timeout(TIMEOUT).build(),
             HttpResponse.BodyHandlers.ofString());
-        return r.statusCode() == 200 ? r.body() : "";
+        return r.statusCode() == 200 ? r.body() : null;
       } catch (IOException e) {
-        return ""; // a node that does not answer contributes nothing to this sample
+        return null;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return "";
+        return null;
       }
-    }).toList();
+    }).collect(Collectors.toList());
   }
 
   /** A signed request to the first node. */

@@ -2,9 +2,12 @@ package dev.lamina.loadtests;
 
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.exec;
+import static io.gatling.javaapi.http.HttpDsl.header;
 import static io.gatling.javaapi.http.HttpDsl.http;
+import static io.gatling.javaapi.http.HttpDsl.status;
 
 import io.gatling.javaapi.core.ChainBuilder;
+import io.gatling.javaapi.core.Session;
 import io.gatling.javaapi.core.Simulation;
 import io.gatling.javaapi.http.HttpProtocolBuilder;
 import io.gatling.javaapi.http.HttpRequestActionBuilder;
@@ -36,6 +39,28 @@ public abstract class LaminaSimulation extends Simulation {
   /** {@code Invoke} of the function named by the session attribute (or literal) {@code function}. */
   protected static HttpRequestActionBuilder invoke(String requestName, String function, String payload) {
     return http(requestName).post("/2015-03-31/functions/" + function + "/invocations").body(StringBody(payload));
+  }
+
+  /** What an answer of {@link #invokeOrThrottle} was. */
+  protected enum Answer { THROTTLED, WARM, COLD }
+
+  /**
+   * An invocation with {@code LogType: Tail} that may be throttled: a 200 must carry its log tail
+   * and no function error, a 429 is an expected throttle; {@link #answer} then tells which it was.
+   */
+  protected static HttpRequestActionBuilder invokeOrThrottle(String requestName, String function, String payload) {
+    return invoke(requestName, function, payload).header("X-Amz-Log-Type", "Tail")
+        .check(status().in(200, 429).saveAs("status"))
+        .checkIf((response, session) -> response.status().code() == 200)
+        .then(header("X-Amz-Function-Error").notExists(), header("X-Amz-Log-Result").saveAs("log"));
+  }
+
+  /** The last answer of {@link #invokeOrThrottle}: a throttle, or (by its REPORT line) a warm or cold start. */
+  protected static Answer answer(Session session) {
+    if (session.getInt("status") == 429) {
+      return Answer.THROTTLED;
+    }
+    return Double.isNaN(initDuration(logTail(session.getString("log")))) ? Answer.WARM : Answer.COLD;
   }
 
   /**

@@ -4,8 +4,6 @@ import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.forAll;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
-import static io.gatling.javaapi.http.HttpDsl.header;
-import static io.gatling.javaapi.http.HttpDsl.status;
 
 import java.time.Duration;
 import java.util.Map;
@@ -36,16 +34,12 @@ public class ManyFunctions extends LaminaSimulation {
   {
     var churn = scenario("round robin").during(duration).on(
         exec(session -> session.set("function", prefix + (next.getAndIncrement() % functions)))
-            .exec(timed("invoke", exec(invoke("invoke", "#{function}", "{}").header("X-Amz-Log-Type", "Tail")
-                .check(status().in(200, 429).saveAs("status"), header("X-Amz-Function-Error").notExists(),
-                    header("X-Amz-Log-Result").optional().saveAs("log")))))
+            .exec(timed("invoke", exec(invokeOrThrottle("invoke", "#{function}", "{}"))))
             .exec(session -> {
-              if (session.getInt("status") == 429) {
-                throttles.incrementAndGet();
-              } else if (Double.isNaN(initDuration(logTail(session.getString("log"))))) {
-                warm.incrementAndGet();
-              } else {
-                cold.incrementAndGet();
+              switch (answer(session)) {
+                case THROTTLED -> throttles.incrementAndGet();
+                case WARM -> warm.incrementAndGet();
+                case COLD -> cold.incrementAndGet();
               }
               return session;
             }));

@@ -10,8 +10,7 @@ import java.util.function.ToDoubleFunction;
 /**
  * Samples the nodes' metrics on its own thread while a simulation runs: each probe is a named
  * function of the scraped texts (say, the execution environments of one function), recorded with
- * the seconds since {@link #start()}. A scrape of /metrics is one small GET per node; at the
- * default 100 ms it costs the node less than 1% of a core.
+ * the seconds since {@link #start()}. A scrape of /metrics is one small GET per node.
  */
 public final class MetricsSampler implements AutoCloseable {
 
@@ -51,7 +50,8 @@ public final class MetricsSampler implements AutoCloseable {
     long next = System.nanoTime();
     while (running.get()) {
       sampleOnce();
-      next += periodMillis * 1_000_000L;
+      // A scrape slower than the period is not caught up with: samples never come back to back.
+      next = Math.max(next + periodMillis * 1_000_000L, System.nanoTime());
       long wait = next - System.nanoTime();
       if (wait > 0) {
         try {
@@ -63,11 +63,18 @@ public final class MetricsSampler implements AutoCloseable {
     }
   }
 
-  /** One sample now (also used for a final sample after the load stops). */
+  /**
+   * One sample now (also used for a last sample after the load stops), timed when the scrape is
+   * sent. A scrape that fails on any node leaves no row: a missing counter would read as zero.
+   */
   public void sampleOnce() {
+    double seconds = (System.nanoTime() - startNanos) / 1e9;
     List<String> texts = api.metrics();
+    if (texts.contains(null)) {
+      return;
+    }
     double[] row = new double[probes.size() + 1];
-    row[0] = (System.nanoTime() - startNanos) / 1e9;
+    row[0] = seconds;
     int i = 1;
     for (ToDoubleFunction<List<String>> probe : probes.values()) {
       row[i++] = probe.applyAsDouble(texts);
@@ -113,6 +120,7 @@ public final class MetricsSampler implements AutoCloseable {
     return rows().stream().mapToDouble(r -> r[column]).max().orElse(0);
   }
 
+  /** Stops sampling; a scrape under way finishes (its row is kept), then the thread ends. */
   @Override
   public void close() {
     running.set(false);
@@ -121,9 +129,8 @@ public final class MetricsSampler implements AutoCloseable {
       t = thread;
     }
     if (t != null) {
-      t.interrupt();
       try {
-        t.join(5_000);
+        t.join(30_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

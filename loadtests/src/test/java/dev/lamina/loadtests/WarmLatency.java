@@ -2,6 +2,7 @@ package dev.lamina.loadtests;
 
 import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
 import static io.gatling.javaapi.core.CoreDsl.bodyString;
+import static io.gatling.javaapi.core.CoreDsl.details;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.forAll;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
@@ -48,7 +49,9 @@ public class WarmLatency extends LaminaSimulation {
     List<Assertion> assertions = new ArrayList<>(List.of(forAll().failedRequests().count().is(0L)));
     int p99 = Target.intOption("p99Ms", 0);
     if (p99 > 0) {
-      assertions.add(forAll().responseTime().percentile(99.0).lt(p99));
+      for (Runtimes r : runtimes) {
+        assertions.add(details("invoke " + r.key()).responseTime().percentile(99.0).lt(p99));
+      }
     }
     setUp(first).protocols(protocol()).assertions(assertions);
   }
@@ -67,5 +70,11 @@ public class WarmLatency extends LaminaSimulation {
     }
     results.put("invocations", invocations).put("warmup", warmup)
         .put("runtimes", String.join(",", runtimes.stream().map(Runtimes::key).toList()));
+  }
+
+  @Override
+  public void after() {
+    super.after();
+    runtimes.forEach(r -> api.delete(name(r)));
   }
 }

@@ -84,5 +84,6 @@ public class WarmThroughput extends LaminaSimulation {
         .put("invocationsPerSecond", answers / seconds)
         .put("environmentsMax", sampler.max("environments"));
     super.after();
+    api.delete(FUNCTION);
   }
 }
