@@ -91,13 +91,14 @@ public class AsyncFlood extends LaminaSimulation {
         .put("completed", completed)
         .put("environmentsMax", sampler.max("environments"))
         .put("coldStarts", rows.get(rows.size() - 1)[5] - rows.get(0)[5])
-        .put("drainAfterLastAcceptMs", (sampler.firstReaching("completed", completedBase + accepted, 0) - lastAccept) * 1000)
+        .put("drainAfterLastAcceptMs",
+            (sampler.firstReaching("completed", completedBase + accepted, 0) - lastAccept) * 1000)
         .table("events", sampler.names(), rows);
     super.after();
     api.delete(FUNCTION);
     if (completed < accepted) { // fails the simulation: an accepted event was not run
-      throw new IllegalStateException((int) (accepted - completed) + " of " + accepted + " accepted events did not run within "
-          + drain.toSeconds() + " s");
+      throw new IllegalStateException((int) (accepted - completed) + " of " + accepted
+          + " accepted events did not run within " + drain.toSeconds() + " s");
     }
   }
 
