@@ -18,6 +18,7 @@ import dev.lamina.node.testing.Examples;
 import dev.lamina.node.testing.NodePerClass;
 import dev.lamina.node.testing.SignedHttp;
 import dev.lamina.node.testing.TestNode;
+import dev.lamina.persistence.code.TestZips;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -335,7 +336,7 @@ class BadInputTest {
 
   @Test
   void refusesAZipOver250MbUnzipped() {
-    byte[] zip = deflatedZeros("zeros.bin", 262_144_001L);
+    byte[] zip = TestZips.deflatedZeros("zeros.bin", 262_144_001L);
 
     LambdaException e = refusedCreate(lambda, "bi-zip-250mb", b -> b.code(c -> c.zipFile(SdkBytes.fromByteArray(zip))));
 
@@ -574,22 +575,6 @@ class BadInputTest {
     try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
       zip.putNextEntry(entry);
       zip.write(content);
-      zip.closeEntry();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return bytes.toByteArray();
-  }
-
-  /** One DEFLATED entry of {@code size} zero bytes: a tiny zip with a huge content. */
-  private static byte[] deflatedZeros(String name, long size) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    byte[] chunk = new byte[1 << 20];
-    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-      zip.putNextEntry(new ZipEntry(name));
-      for (long left = size; left > 0; left -= chunk.length) {
-        zip.write(chunk, 0, (int) Math.min(chunk.length, left));
-      }
       zip.closeEntry();
     } catch (IOException e) {
       throw new IllegalStateException(e);
